@@ -1,0 +1,179 @@
+"""pandas accessors: ``df.emotions.classify(...)`` and ``series.emotions.scores()/labels()``.
+
+A thin adapter: it converts a column to a list of ``str | None``, calls the core, and builds new
+frames. It never mutates the caller's DataFrame and never drops or reorders a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .core import Aggregation, EmotionClassifier, LongTextPolicy, get_classifier
+from .labels import DEFAULT_MODEL
+from .thresholds import ThresholdSpec
+
+__all__ = ["EmotionsDataFrameAccessor", "EmotionsSeriesAccessor", "texts_from_series"]
+
+
+def texts_from_series(series: pd.Series) -> list[str | None]:
+    """The column as ``str | None`` values: None, NaN, pd.NA and NaT become None.
+
+    Raises:
+        TypeError: for the first value that is neither text nor missing, naming its index label.
+    """
+    values = series.astype(object).tolist() if isinstance(series.dtype, pd.CategoricalDtype) else series.tolist()
+    texts: list[str | None] = []
+    for position, value in enumerate(values):
+        if isinstance(value, str):
+            texts.append(value)
+        elif value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            texts.append(None)
+        else:
+            label = series.index[position]
+            raise TypeError(
+                f"Column {series.name!r} holds a {type(value).__name__} ({value!r:.60}) at index {label!r}; "
+                "emotion classification needs text. Convert the column first, e.g. "
+                f"df[{series.name!r}] = df[{series.name!r}].astype('string'), or set the value to None."
+            )
+    return texts
+
+
+def _classifier(model: str | Path, options: dict[str, Any]) -> EmotionClassifier:
+    return get_classifier(model, **options)
+
+
+class _ClassifierOptions:
+    """The keyword arguments every accessor method forwards to the core."""
+
+    @staticmethod
+    def collect(
+        revision: str | None, device: str, dtype: str, batch_size: int, max_tokens: int | None,
+        max_length: int, long_text: LongTextPolicy, aggregate: Aggregation,
+    ) -> dict[str, Any]:  # fmt: skip
+        return {
+            "revision": revision, "device": device, "dtype": dtype, "batch_size": batch_size,
+            "max_tokens": max_tokens, "max_length": max_length, "long_text": long_text, "aggregate": aggregate,
+        }  # fmt: skip
+
+
+@pd.api.extensions.register_dataframe_accessor("emotions")
+class EmotionsDataFrameAccessor:
+    """``df.emotions``: add emotion score columns and a labels column to a DataFrame."""
+
+    def __init__(self, pandas_obj: pd.DataFrame) -> None:
+        if not isinstance(pandas_obj, pd.DataFrame):
+            raise AttributeError("the .emotions DataFrame accessor needs a DataFrame")
+        self._df = pandas_obj
+
+    def classify(
+        self,
+        column: Hashable,
+        *,
+        model: str | Path = DEFAULT_MODEL,
+        revision: str | None = None,
+        threshold: ThresholdSpec | None = 0.5,
+        top_k: int | None = None,
+        prefix: str = "",
+        labels_column: str = "emotions",
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        max_tokens: int | None = None,
+        max_length: int = 512,
+        long_text: LongTextPolicy = "truncate",
+        aggregate: Aggregation = "max",
+        progress: bool | None = None,
+    ) -> pd.DataFrame:
+        """Score ``column`` and return a NEW DataFrame: the original columns, one float32 column per
+        label (named ``prefix + label``) and ``labels_column`` (the labels the policy selects,
+        highest score first). Missing texts get NaN scores and an empty list.
+
+        Example:
+            >>> out = df.emotions.classify("body", model="goemotions-small", threshold="tuned")  # doctest: +SKIP
+        """
+        if column not in self._df.columns:
+            raise KeyError(f"Column {column!r} not found. Available columns: {list(self._df.columns)}")
+        series = self._df[column]
+        if isinstance(series, pd.DataFrame):
+            raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
+        texts = texts_from_series(series)
+        classifier = _classifier(model, _ClassifierOptions.collect(revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate))
+        policy = classifier.policy(threshold, top_k)
+        score_columns = [f"{prefix}{name}" for name in classifier.labels]
+        clashes = [name for name in [*score_columns, labels_column] if name in self._df.columns]
+        if clashes:
+            raise ValueError(
+                f"The output column(s) {clashes} already exist in the DataFrame and would be overwritten. "
+                f"Pass prefix= (e.g. prefix='emo_') and/or labels_column= to use other names."
+            )
+        scores = classifier.scores(texts, progress=progress)
+        selected = classifier.select(scores, policy)
+        new_columns: dict[Hashable, Any] = {name: scores[:, i] for i, name in enumerate(score_columns)}
+        new_columns[labels_column] = _object_array(selected)
+        added = pd.DataFrame(new_columns, index=self._df.index)
+        # Positional join: the index may have duplicates or levels, and order must be kept as is.
+        return pd.concat([self._df.reset_index(drop=True), added.reset_index(drop=True)], axis=1).set_axis(self._df.index, axis=0)
+
+
+@pd.api.extensions.register_series_accessor("emotions")
+class EmotionsSeriesAccessor:
+    """``series.emotions``: score a text Series."""
+
+    def __init__(self, pandas_obj: pd.Series) -> None:
+        if not isinstance(pandas_obj, pd.Series):
+            raise AttributeError("the .emotions Series accessor needs a Series")
+        self._series = pandas_obj
+
+    def scores(
+        self,
+        *,
+        model: str | Path = DEFAULT_MODEL,
+        revision: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        max_tokens: int | None = None,
+        max_length: int = 512,
+        long_text: LongTextPolicy = "truncate",
+        aggregate: Aggregation = "max",
+        progress: bool | None = None,
+    ) -> pd.DataFrame:
+        """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text)."""
+        classifier = _classifier(model, _ClassifierOptions.collect(revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate))
+        scores = classifier.scores(texts_from_series(self._series), progress=progress)
+        return pd.DataFrame(scores, index=self._series.index, columns=list(classifier.labels))
+
+    def labels(
+        self,
+        *,
+        threshold: ThresholdSpec | None = 0.5,
+        top_k: int | None = None,
+        model: str | Path = DEFAULT_MODEL,
+        revision: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 256,
+        max_tokens: int | None = None,
+        max_length: int = 512,
+        long_text: LongTextPolicy = "truncate",
+        aggregate: Aggregation = "max",
+        progress: bool | None = None,
+    ) -> pd.Series:
+        """A Series of label lists (highest score first), aligned to the Series index."""
+        classifier = _classifier(model, _ClassifierOptions.collect(revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate))
+        policy = classifier.policy(threshold, top_k)
+        scores = classifier.scores(texts_from_series(self._series), progress=progress)
+        return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")
+
+
+def _object_array(rows: list[list[str]]) -> np.ndarray:
+    """A 1-D object array of lists (np.array would build a 2-D array from equal-length lists)."""
+    array = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows):
+        array[i] = row
+    return array

@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny offline models built once per test session (no network, no ../shared)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub fails fast
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from spacy_goemotions.testing import build_tiny_model  # noqa: E402
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+#: Thresholds shipped with the tiny model, so threshold="tuned" has something to load.
+TINY_SHIPPED_THRESHOLDS = {"joy": 0.25, "anger": 0.75}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init ModernBERT with the 28 GoEmotions labels and a small tokenizer."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", thresholds=TINY_SHIPPED_THRESHOLDS)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path) -> str:
+    return str(tiny_model_dir)
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared, or skip: users and some CI runs do not have that folder."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs the project's reference data at {path} (not shipped to users)")
+    return path
