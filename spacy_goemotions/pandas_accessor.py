@@ -43,22 +43,15 @@ def texts_from_series(series: pd.Series) -> list[str | None]:
     return texts
 
 
-def _classifier(model: str | Path, options: dict[str, Any]) -> EmotionClassifier:
-    return get_classifier(model, **options)
-
-
-class _ClassifierOptions:
-    """The keyword arguments every accessor method forwards to the core."""
-
-    @staticmethod
-    def collect(
-        revision: str | None, device: str, dtype: str, batch_size: int, max_tokens: int | None,
-        max_length: int, long_text: LongTextPolicy, aggregate: Aggregation,
-    ) -> dict[str, Any]:  # fmt: skip
-        return {
-            "revision": revision, "device": device, "dtype": dtype, "batch_size": batch_size,
-            "max_tokens": max_tokens, "max_length": max_length, "long_text": long_text, "aggregate": aggregate,
-        }  # fmt: skip
+def _classifier(
+    model: str | Path, revision: str | None, device: str, dtype: str, batch_size: int,
+    max_tokens: int | None, max_length: int, long_text: LongTextPolicy, aggregate: Aggregation,
+) -> EmotionClassifier:  # fmt: skip
+    """The shared, cached core classifier for these options (the model itself loads once per process)."""
+    return get_classifier(
+        model, revision=revision, device=device, dtype=dtype, batch_size=batch_size, max_tokens=max_tokens,
+        max_length=max_length, long_text=long_text, aggregate=aggregate,
+    )  # fmt: skip
 
 
 @pd.api.extensions.register_dataframe_accessor("emotions")
@@ -102,7 +95,7 @@ class EmotionsDataFrameAccessor:
         if isinstance(series, pd.DataFrame):
             raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
         texts = texts_from_series(series)
-        classifier = _classifier(model, _ClassifierOptions.collect(revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate))
+        classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
         policy = classifier.policy(threshold, top_k)
         score_columns = [f"{prefix}{name}" for name in classifier.labels]
         clashes = [name for name in [*score_columns, labels_column] if name in self._df.columns]
@@ -144,7 +137,7 @@ class EmotionsSeriesAccessor:
         progress: bool | None = None,
     ) -> pd.DataFrame:
         """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text)."""
-        classifier = _classifier(model, _ClassifierOptions.collect(revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate))
+        classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
         scores = classifier.scores(texts_from_series(self._series), progress=progress)
         return pd.DataFrame(scores, index=self._series.index, columns=list(classifier.labels))
 
@@ -165,7 +158,7 @@ class EmotionsSeriesAccessor:
         progress: bool | None = None,
     ) -> pd.Series:
         """A Series of label lists (highest score first), aligned to the Series index."""
-        classifier = _classifier(model, _ClassifierOptions.collect(revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate))
+        classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
         policy = classifier.policy(threshold, top_k)
         scores = classifier.scores(texts_from_series(self._series), progress=progress)
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")

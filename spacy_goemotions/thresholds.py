@@ -48,7 +48,7 @@ _MODEL_CARD_THRESHOLDS: dict[str, float] = {
 }  # fmt: skip
 
 
-@threshold_presets.register("model_card")
+@threshold_presets.register("model_card")  # type: ignore[untyped-decorator]
 def model_card_thresholds() -> dict[str, float]:
     """Per-label thresholds published on the cirimus/modernbert-base-go-emotions model card."""
     return dict(_MODEL_CARD_THRESHOLDS)
@@ -162,9 +162,9 @@ class ThresholdPolicy:
         if isinstance(threshold, (int, float, np.floating, np.integer)) and not isinstance(threshold, bool):
             return cls({}, _check_unit_interval(threshold, "threshold"), checked_top_k, "float")
         if isinstance(threshold, Mapping):
-            if isinstance(threshold.get("thresholds"), Mapping):  # the dict tune_thresholds returns
-                threshold = threshold["thresholds"]
-            return cls(_check_label_mapping(threshold, labels, "the threshold dict"), DEFAULT_THRESHOLD, checked_top_k, "dict")
+            nested = threshold.get("thresholds")
+            mapping: Mapping[Any, Any] = nested if isinstance(nested, Mapping) else threshold  # tune_thresholds' dict
+            return cls(_check_label_mapping(mapping, labels, "the threshold dict"), DEFAULT_THRESHOLD, checked_top_k, "dict")
         if isinstance(threshold, (str, os.PathLike)):
             name = os.fspath(threshold)
             if name == TUNED_PRESET:

@@ -177,15 +177,15 @@ def test_bad_options_fail_at_construction(tiny_model: str, kwargs: dict[str, obj
 
 def test_missing_model_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="neither an existing directory nor a hub id"):
-        EmotionClassifier(str(tmp_path / "nope" / "model")).labels
+        _ = EmotionClassifier(str(tmp_path / "nope" / "model")).labels
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelLoadError, match="no config.json"):
-        EmotionClassifier(str(tmp_path / "empty")).labels
+        _ = EmotionClassifier(str(tmp_path / "empty")).labels
 
 
 def test_hub_id_offline_is_a_clear_error() -> None:
     with pytest.raises(ModelLoadError, match="Could not load model 'someone/not-cached'"):
-        EmotionClassifier("someone/not-cached").labels
+        _ = EmotionClassifier("someone/not-cached").labels
 
 
 def test_weights_only_as_pickle_are_refused(tiny_model: str, tmp_path: Path) -> None:
@@ -200,7 +200,7 @@ def test_weights_only_as_pickle_are_refused(tiny_model: str, tmp_path: Path) -> 
     (target / "model.safetensors").unlink()
     torch.save(state, target / "pytorch_model.bin")
     with pytest.raises(ModelLoadError, match="safetensors"):
-        EmotionClassifier(str(target)).labels
+        _ = EmotionClassifier(str(target)).labels
 
 
 @pytest.mark.parametrize(
