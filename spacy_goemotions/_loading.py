@@ -6,11 +6,13 @@ dtype): loading ModernBERT-base costs seconds and 600 MB, so it must happen once
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -81,6 +83,45 @@ def labels_from_config(config: Any) -> tuple[str, ...]:
     if sorted(id2label) != list(range(len(id2label))):
         raise ModelLoadError(f"The model config's id2label has gaps: {sorted(id2label)}")
     return tuple(id2label[i] for i in range(len(id2label)))
+
+
+def model_labels(model: str | Path, revision: str | None = None) -> tuple[str, ...]:
+    """A model's label names in score-column order, read from its config alone (no weights).
+
+    Adapters that must describe their output before any model loads (a Dask ``meta``) use this.
+    A local or bundled model's ``config.json`` is read directly, so the caller does not even import
+    transformers; a hub id goes through ``transformers.AutoConfig`` (served from the local cache
+    when the hub is offline).
+
+    Example:
+        >>> model_labels("goemotions-small")[:2]  # doctest: +SKIP
+        ('admiration', 'amusement')
+    """
+    source = resolve_model_source(model)
+    return _config_labels(source, revision)
+
+
+@functools.lru_cache(maxsize=32)
+def _config_labels(source: str, revision: str | None) -> tuple[str, ...]:
+    if is_local_source(source):
+        config_file = Path(source) / "config.json"
+        try:
+            data = json.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(f"Could not read the label names from {config_file}: {error}") from error
+        # Without id2label, transformers invents LABEL_0..; only AutoConfig knows those defaults.
+        if isinstance(data, dict) and isinstance(data.get("id2label"), dict) and data["id2label"]:
+            return labels_from_config(SimpleNamespace(id2label=data["id2label"]))
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(
+            f"Could not read the config of model {source!r} (revision {revision!r}): {error}. "
+            "Offline, pass a local directory saved with save_pretrained, or labels=[...] explicitly."
+        ) from error
+    return labels_from_config(config)
 
 
 def read_shipped_thresholds(source: str, revision: str | None) -> dict[str, float] | None:
