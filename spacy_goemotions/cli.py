@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ._version import __version__
 
 #: Modules (relative to this package) that each add one or more sub-commands.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("_cli_evaluate",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("_cli_evaluate", "_cli_classify")
 
 
 def build_parser() -> argparse.ArgumentParser:
