@@ -148,6 +148,10 @@ def read_shipped_thresholds(source: str, revision: str | None) -> dict[str, floa
 def _load_uncached(source: str, revision: str | None, device: torch.device, dtype: torch.dtype) -> LoadedModel:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from ._fork import install_fork_guard
+
+    install_fork_guard()  # before torch runs: forked workers (nlp.pipe n_process) must not hang
+
     hint = (
         "Check the name, or, offline, pass a local directory saved with save_pretrained "
         f"(or a bundled model: {bundled_model_names()}). Only safetensors weights are loaded."
