@@ -298,27 +298,31 @@ class _DelimitedReader(_Reader):
     def __init__(self, path: str, fmt: FileFormat, gz: bool, text_column: str, keep: list[str] | None, on_bad_lines: BadLinePolicy) -> None:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
         self.source = _LineSource(path, gz)
-        self.path = path
-        self.on_bad_lines = on_bad_lines
-        # strict: a quote in the wrong place is an error instead of being silently dropped from the text.
-        self._reader = csv.reader(self.source.lines(), delimiter=_DELIMITERS[fmt], strict=True)
         try:
-            header = next(self._reader)
-        except StopIteration:
-            raise InputError(f"{path}: the file is empty; a {fmt.upper()} input needs a header line naming its columns.") from None
-        except csv.Error as error:
-            raise BadLineError(f"{path}: line 1 (the header) is malformed: {error}", 1) from None
-        self.header = header
-        self.kept = list(header) if keep is None else keep
-        wanted = _unique([text_column, *self.kept])
-        unknown = [name for name in wanted if name not in header]
-        if unknown:
-            raise InputError(f"{path}: column(s) {unknown} not found in the header. Its columns: {header}")
-        duplicated = [name for name in wanted if header.count(name) > 1]
-        if duplicated:
-            raise InputError(f"{path}: the header names column(s) {duplicated} more than once; rename them.")
-        self._text_index = header.index(text_column)
-        self._kept_indices = [header.index(name) for name in self.kept]
+            self.path = path
+            self.on_bad_lines = on_bad_lines
+            # strict: a quote in the wrong place is an error instead of being silently dropped from the text.
+            self._reader = csv.reader(self.source.lines(), delimiter=_DELIMITERS[fmt], strict=True)
+            try:
+                header = next(self._reader)
+            except StopIteration:
+                raise InputError(f"{path}: the file is empty; a {fmt.upper()} input needs a header line naming its columns.") from None
+            except csv.Error as error:
+                raise BadLineError(f"{path}: line 1 (the header) is malformed: {error}", 1) from None
+            self.header = header
+            self.kept = list(header) if keep is None else keep
+            wanted = _unique([text_column, *self.kept])
+            unknown = [name for name in wanted if name not in header]
+            if unknown:
+                raise InputError(f"{path}: column(s) {unknown} not found in the header. Its columns: {header}")
+            duplicated = [name for name in wanted if header.count(name) > 1]
+            if duplicated:
+                raise InputError(f"{path}: the header names column(s) {duplicated} more than once; rename them.")
+            self._text_index = header.index(text_column)
+            self._kept_indices = [header.index(name) for name in self.kept]
+        except BaseException:
+            self.source.close()
+            raise
         self._data_start = {"offset": self.source.offset, "line": self.source.line}
 
     @property
@@ -484,11 +488,23 @@ class _ParquetReader(_Reader):
     unit = "row"
 
     def __init__(self, path: str, text_column: str, keep: list[str] | None) -> None:
-        pa = _pyarrow("Reading Parquet files")
+        _pyarrow("Reading Parquet files")
         import pyarrow.parquet as pq
 
         self.path = path
         self._file = pq.ParquetFile(path)
+        try:
+            self._check(text_column, keep)
+        except BaseException:
+            self._file.close()
+            raise
+        self.text_column = text_column
+        self.arrow_types = {name: self._file.schema_arrow.field(name).type for name in self.kept}
+        self._row = 0
+
+    def _check(self, text_column: str, keep: list[str] | None) -> None:
+        pa = _pyarrow("Reading Parquet files")
+        path = self.path
         schema = self._file.schema_arrow
         names = list(schema.names)
         self.kept = names if keep is None else keep
@@ -503,9 +519,6 @@ class _ParquetReader(_Reader):
                 f"{path}: the text column {text_column!r} has type {schema.field(text_column).type}, not string. "
                 "Choose a string column with --text-column."
             )
-        self.text_column = text_column
-        self.arrow_types = {name: schema.field(name).type for name in self.kept}
-        self._row = 0
 
     @property
     def total(self) -> int:
@@ -910,7 +923,9 @@ class _ParquetSink(_Sink):
         import pyarrow.parquet as pq
 
         pa = self.pa
-        schema = self._schema
+        # The schema as read back from a part (Parquet names a list's field "element", Arrow "item"):
+        # the same in an uninterrupted and in a resumed run, whose parts come from two processes.
+        schema = pq.read_schema(self._part(0)) if chunks else None
         if schema is None:  # no rows: the schema from the input's columns
             fields = [pa.field(name, (self.kept_types or {}).get(name) or pa.string()) for name in self.kept]
             fields += [pa.field(name, pa.float32()) for name in self.score_columns]
