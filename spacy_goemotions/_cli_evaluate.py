@@ -37,7 +37,11 @@ def _threshold_arg(value: str) -> float | str:
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
-    group.add_argument("--data", required=True, help="GoEmotions .tsv (text, label ids, id; no header), or .csv / .jsonl with text and labels (names or ids); .gz too")
+    group.add_argument(
+        "--data",
+        required=True,
+        help="GoEmotions .tsv (text, label ids, id; no header), or .csv / .jsonl with text and labels (names or ids); .gz too",
+    )
     group.add_argument("--text-column", default="text", help="CSV column / JSONL key of the text (default: text)")
     group.add_argument("--labels-column", default="labels", help="CSV column / JSONL key of the labels (default: labels)")
     group.add_argument("--id-column", default="id", help="CSV column / JSONL key of the id (default: id; else the row number)")
@@ -46,7 +50,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id, local directory or bundled name (default: {DEFAULT_MODEL})")
+    group.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"hub id, local directory or bundled name (default: {DEFAULT_MODEL})"
+    )
     group.add_argument("--revision", default=None, help="hub revision (branch, tag or commit) to pin")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default: auto)")
     group.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16 (default: auto)")
@@ -70,11 +76,20 @@ def add_parser(subparsers: Any) -> None:
     policy.add_argument("--threshold", type=_threshold_arg, default=0.5,
                         help="float, preset (model_card, tuned, ...) or thresholds JSON (default: 0.5)")  # fmt: skip
     policy.add_argument("--top-k", type=int, default=None, help="keep at most K labels per text")
-    policy.add_argument("--tuned-thresholds", default=None, metavar="FILE", help="also show the table of this thresholds JSON (from tune-thresholds)")
-    policy.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown", help="output format (default: markdown)")
+    policy.add_argument(
+        "--tuned-thresholds",
+        default=None,
+        metavar="FILE",
+        help="also show the table of this thresholds JSON (from tune-thresholds)",
+    )
+    policy.add_argument(
+        "--format", choices=("markdown", "csv", "json"), default="markdown", help="output format (default: markdown)"
+    )
     policy.add_argument("-o", "--output", default=None, metavar="FILE", help="write the tables to FILE instead of stdout")
     policy.add_argument("--predictions-out", default=None, metavar="FILE", help="save raw scores with ids (.csv or .jsonl)")
-    policy.add_argument("--plot", default=None, metavar="FILE.png", help="bar chart of per-label F1 per policy (needs the plot extra)")
+    policy.add_argument(
+        "--plot", default=None, metavar="FILE.png", help="bar chart of per-label F1 per policy (needs the plot extra)"
+    )
     evaluate.set_defaults(func=run_evaluate, command_name="evaluate")
 
     tune = subparsers.add_parser(
@@ -92,10 +107,11 @@ def add_parser(subparsers: Any) -> None:
         "convert",
         help="labelled data -> spaCy .spacy DocBin with gold doc.cats",
         description="Convert GoEmotions TSV (or CSV/JSONL) into a .spacy DocBin whose docs carry gold doc.cats "
-        "(1.0/0.0) for all 28 labels, for `spacy evaluate`.",
+        "(1.0/0.0) for all 28 labels, for `spacy evaluate`. With one input and an OUTPUT ending in .spacy, that file is "
+        "written; otherwise OUTPUT is a directory that receives <input name>.spacy per input (like `spacy convert`).",
     )
-    convert.add_argument("input", help="GoEmotions .tsv, .csv or .jsonl")
-    convert.add_argument("output", help=".spacy file to write")
+    convert.add_argument("input", nargs="+", help="GoEmotions .tsv, .csv or .jsonl file(s)")
+    convert.add_argument("output", help=".spacy file (one input) or output directory")
     convert.add_argument("--lang", default="en", help="language of the blank tokenizer (default: en)")
     convert.add_argument("--text-column", default="text")
     convert.add_argument("--labels-column", default="labels")
@@ -136,7 +152,9 @@ def _read(args: argparse.Namespace, model_labels: Sequence[str]) -> tuple[Any, n
 
     # Numeric ids in GoEmotions files are GoEmotions ids, whatever order the model's head uses.
     id_labels = GOEMOTIONS_LABELS if set(model_labels) <= set(GOEMOTIONS_LABELS) else tuple(model_labels)
-    data = read_dataset(args.data, labels=id_labels, text_column=args.text_column, labels_column=args.labels_column, id_column=args.id_column)
+    data = read_dataset(
+        args.data, labels=id_labels, text_column=args.text_column, labels_column=args.labels_column, id_column=args.id_column
+    )
     if args.limit is not None:
         from .datasets import LabelledData
 
@@ -168,11 +186,11 @@ def write_predictions(path: str | Path, ids: Sequence[str], scores: npt.NDArray[
         if file.suffix.lower() == ".csv":
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(["id", *labels])
-            writer.writerows([identifier, *row] for identifier, row in zip(ids, cells))
+            writer.writerows([identifier, *row] for identifier, row in zip(ids, cells, strict=True))
         else:
-            for identifier, row in zip(ids, cells):
+            for identifier, row in zip(ids, cells, strict=True):
                 # Numbers spliced in as text to keep the 9-digit form (json.dumps would print 17).
-                body = ", ".join(f"{json.dumps(name)}: {value}" for name, value in zip(labels, row))
+                body = ", ".join(f"{json.dumps(name)}: {value}" for name, value in zip(labels, row, strict=True))
                 handle.write(f'{{"id": {json.dumps(identifier, ensure_ascii=False)}, "scores": {{{body}}}}}\n')
 
 
@@ -204,8 +222,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     scores = _score(classifier, data.texts)
     if args.predictions_out:
         write_predictions(args.predictions_out, data.ids, scores, labels)
-    tables = [evaluate_scores(scores, gold, labels, policy, model_thresholds=shipped, name=describe_policy(policy)) for policy in policies]
-    meta = {"data": str(args.data), "model": classifier.model_name, "revision": args.revision, "n_texts": len(data), "labels": list(labels)}
+    tables = [
+        evaluate_scores(scores, gold, labels, policy, model_thresholds=shipped, name=describe_policy(policy))
+        for policy in policies
+    ]
+    meta = {
+        "data": str(args.data),
+        "model": classifier.model_name,
+        "revision": args.revision,
+        "n_texts": len(data),
+        "labels": list(labels),
+    }
     text = format_tables(tables, args.format, meta=meta)
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +243,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.plot:
         from .plotting import plot_f1_comparison
 
-        plot_f1_comparison(tables, args.plot, title=f"Per-label F1: {classifier.model_name} on {Path(args.data).name} ({len(data)} texts)")
+        plot_f1_comparison(
+            tables, args.plot, title=f"Per-label F1: {classifier.model_name} on {Path(args.data).name} ({len(data)} texts)"
+        )
         print(f"Wrote {args.plot}", file=sys.stderr)
     return 0
 
@@ -236,7 +265,9 @@ def run_tune_thresholds(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     lines = ["| Label | Threshold | F1 | Support |", "|---|---:|---:|---:|"]
-    lines += [f"| {name} | {result['thresholds'][name]:g} | {result['f1'][name]:.3f} | {result['support'][name]} |" for name in labels]
+    lines += [
+        f"| {name} | {result['thresholds'][name]:g} | {result['f1'][name]:.3f} | {result['support'][name]} |" for name in labels
+    ]
     print("\n".join(lines))
     print(f"Wrote {output}: use it with --threshold {output} or threshold={str(output)!r}", file=sys.stderr)
     return 0
@@ -247,7 +278,21 @@ def run_convert(args: argparse.Namespace) -> int:
     from .spacy_convert import convert_to_docbin
 
     _check_limit(args.limit)
-    count = convert_to_docbin(args.input, args.output, lang=args.lang, limit=args.limit, text_column=args.text_column,
-                              labels_column=args.labels_column, id_column=args.id_column)  # fmt: skip
-    print(f"Wrote {count} docs to {args.output}", file=sys.stderr)
+    output = Path(args.output)
+    if output.suffix == ".spacy":
+        if len(args.input) > 1:
+            raise ConfigurationError(
+                f"{len(args.input)} inputs cannot all go to the one file {args.output!r}: give a directory instead, "
+                "e.g. spacy-goemotions convert dev.tsv test.tsv corpus/"
+            )
+        targets = [output]
+    else:
+        # dev.tsv.gz -> dev.spacy
+        targets = [output / f"{Path(name).name.split('.')[0]}.spacy" for name in args.input]
+        if len(set(targets)) < len(targets):
+            raise ConfigurationError(f"Inputs {args.input!r} share a name, so their .spacy files would overwrite each other")
+    for source, target in zip(args.input, targets, strict=True):
+        count = convert_to_docbin(source, target, lang=args.lang, limit=args.limit, text_column=args.text_column,
+                                  labels_column=args.labels_column, id_column=args.id_column)  # fmt: skip
+        print(f"Wrote {count} docs to {target}", file=sys.stderr)
     return 0

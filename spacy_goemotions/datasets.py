@@ -131,7 +131,9 @@ class _LabelParser:
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError as error:
-                    raise DatasetError(f"{self.file}, line {line}: labels cell {value!r} is not a valid JSON list: {error}") from None
+                    raise DatasetError(
+                        f"{self.file}, line {line}: labels cell {value!r} is not a valid JSON list: {error}"
+                    ) from None
             else:
                 value = [part for part in text.split(",") if part.strip()]
         if not isinstance(value, (list, tuple)):
@@ -154,7 +156,9 @@ def _tsv_rows(handle: IO[str], parser: _LabelParser) -> Iterator[tuple[str, str 
         yield text, fields[2] if len(fields) > 2 else None, parser.columns(label_field, line)
 
 
-def _csv_rows(handle: IO[str], parser: _LabelParser, text_column: str, labels_column: str, id_column: str) -> Iterator[tuple[str, str | None, list[int]]]:
+def _csv_rows(
+    handle: IO[str], parser: _LabelParser, text_column: str, labels_column: str, id_column: str
+) -> Iterator[tuple[str, str | None, list[int]]]:
     reader = csv.DictReader(handle)
     header = reader.fieldnames or []
     for column in (text_column, labels_column):
@@ -171,7 +175,9 @@ def _csv_rows(handle: IO[str], parser: _LabelParser, text_column: str, labels_co
         yield text, record.get(id_column) or None, parser.columns(record.get(labels_column), line)
 
 
-def _jsonl_rows(handle: IO[str], parser: _LabelParser, text_column: str, labels_column: str, id_column: str) -> Iterator[tuple[str, str | None, list[int]]]:
+def _jsonl_rows(
+    handle: IO[str], parser: _LabelParser, text_column: str, labels_column: str, id_column: str
+) -> Iterator[tuple[str, str | None, list[int]]]:
     for line, raw in enumerate(handle, start=1):
         if not raw.strip():
             continue

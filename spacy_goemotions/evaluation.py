@@ -177,7 +177,9 @@ def evaluate(
             f"predicted {predicted_matrix.shape} and gold {gold_matrix.shape} must both have shape "
             f"(n, {len(labels)}) for {len(labels)} labels"
         )
-    per_label = list(thresholds) if isinstance(thresholds, Sequence) and not isinstance(thresholds, str) else [thresholds] * len(labels)
+    per_label = (
+        list(thresholds) if isinstance(thresholds, Sequence) and not isinstance(thresholds, str) else [thresholds] * len(labels)
+    )
     if len(per_label) != len(labels):
         raise ValueError(f"thresholds has {len(per_label)} values for {len(labels)} labels")
     per_label = [round(float(t), 4) if not isinstance(t, str) else t for t in per_label]
@@ -209,10 +211,9 @@ def evaluate(
         return float(np.mean(metrics[column])) if len(labels) else 0.0
 
     macro = MetricsRow(MACRO_AVG, mean("accuracy"), mean("precision"), mean("recall"), mean("f1"), mean("mcc"), n_texts, common)
-    pooled = _metrics_from_counts(*(np.array([c.sum()]) for c in (tp, fp, fn, tn)))
-    micro = MetricsRow(
-        MICRO_AVG, *(float(pooled[c][0]) for c in ("accuracy", "precision", "recall", "f1", "mcc")), int(support.sum()), common
-    )
+    pooled_counts = (np.array([counts.sum()]) for counts in (tp, fp, fn, tn))
+    pooled = {name: float(value[0]) for name, value in _metrics_from_counts(*pooled_counts).items()}
+    micro = MetricsRow(MICRO_AVG, **pooled, support=int(support.sum()), threshold=common)
     return EvaluationTable(name, rows, macro, micro, n_texts, dict(policy) if policy is not None else None)
 
 
@@ -314,7 +315,9 @@ def format_markdown(table: EvaluationTable, *, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
-def format_tables(tables: Sequence[EvaluationTable], fmt: str = "markdown", *, digits: int = 3, meta: Mapping[str, Any] | None = None) -> str:
+def format_tables(
+    tables: Sequence[EvaluationTable], fmt: str = "markdown", *, digits: int = 3, meta: Mapping[str, Any] | None = None
+) -> str:
     """Render one or more tables.
 
     Args:
@@ -337,8 +340,8 @@ def format_tables(tables: Sequence[EvaluationTable], fmt: str = "markdown", *, d
         writer.writerow(["Policy", *COLUMNS])
         for table in tables:
             for row in table.all_rows():
-                writer.writerow([table.name, row.label, *(repr(getattr(row, c)) for c in ("accuracy", "precision", "recall", "f1", "mcc")),
-                                 row.support, _format_threshold(row.threshold)])  # fmt: skip
+                metrics = (repr(getattr(row, name)) for name in ("accuracy", "precision", "recall", "f1", "mcc"))
+                writer.writerow([table.name, row.label, *metrics, row.support, _format_threshold(row.threshold)])
         return buffer.getvalue()
     blocks = []
     for table in tables:

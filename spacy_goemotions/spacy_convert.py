@@ -49,9 +49,9 @@ def convert_to_docbin(
     count = len(data) if limit is None else min(len(data), limit)
     nlp = spacy.blank(lang)
     docbin = DocBin(store_user_data=True)
-    for text, identifier, row in zip(data.texts[:count], data.ids[:count], data.gold[:count]):
+    for text, identifier, row in zip(data.texts[:count], data.ids[:count], data.gold[:count], strict=True):
         doc = nlp.make_doc(text)
-        doc.cats = {name: float(value) for name, value in zip(data.labels, row.tolist())}
+        doc.cats = {name: float(value) for name, value in zip(data.labels, row.tolist(), strict=True)}
         doc.user_data["id"] = identifier
         docbin.add(doc)
     output = Path(output_path)

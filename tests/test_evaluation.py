@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import TINY_SHIPPED_THRESHOLDS, shared_file
 
 from spacy_goemotions import GOEMOTIONS_LABELS, EmotionClassifier, MissingExtraError, ThresholdPolicy, tune_thresholds
 from spacy_goemotions.cli import main as cli_main
@@ -31,11 +32,11 @@ from spacy_goemotions.evaluation import (
     predictions_from_scores,
 )
 
-from conftest import TINY_SHIPPED_THRESHOLDS, shared_file
-
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "examples" / "spacy_project"
 HAS_COMPONENT = importlib.util.find_spec("spacy_goemotions.spacy_component") is not None
-needs_component = pytest.mark.skipif(not HAS_COMPONENT, reason="spacy_goemotions/spacy_component.py (the goemotions factory) is missing")
+needs_component = pytest.mark.skipif(
+    not HAS_COMPONENT, reason="spacy_goemotions/spacy_component.py (the goemotions factory) is missing"
+)
 
 # --- metrics against scikit-learn --------------------------------------------------------------
 
@@ -128,7 +129,9 @@ def test_hand_computed_values() -> None:
     gold = np.array([[1, 0], [1, 1], [0, 1], [1, 0], [0, 0]])
     table = evaluate(pred, gold, ["joy", "anger"], thresholds=[0.3, 0.7])
     joy = table.row("joy")
-    assert (joy.accuracy, joy.precision, joy.recall, joy.f1, joy.mcc, joy.support) == pytest.approx((0.6, 2 / 3, 2 / 3, 2 / 3, 1 / 6, 3))
+    assert (joy.accuracy, joy.precision, joy.recall, joy.f1, joy.mcc, joy.support) == pytest.approx(
+        (0.6, 2 / 3, 2 / 3, 2 / 3, 1 / 6, 3)
+    )
     # pooled: TP=3 FP=2 FN=2 TN=3
     assert (table.micro.precision, table.micro.recall, table.micro.f1, table.micro.support) == pytest.approx((0.6, 0.6, 0.6, 5))
     assert table.macro.threshold == "various" and joy.threshold == 0.3
@@ -228,9 +231,11 @@ def test_read_goemotions_tsv(tmp_path: Path) -> None:
         ("d.csv", 'text,labels,id\n"Thanks, really",15,a\nwhat?,"6,7",b\nmeh,,c\n'),
         ("d.csv", 'text,labels,id\n"Thanks, really","[""gratitude""]",a\nwhat?,"[6, ""curiosity""]",b\nmeh,[],c\n'),
         ("d.jsonl", '{"text": "Thanks, really", "labels": ["gratitude"], "id": "a"}\n'
-                    '{"text": "what?", "labels": [6, "Curiosity"], "id": "b"}\n\n{"text": "meh", "labels": [], "id": "c"}\n'),
+                    '{"text": "what?", "labels": [6, "Curiosity"], "id": "b"}\n\n'
+                    '{"text": "meh", "labels": [], "id": "c"}\n'),
         ("d.jsonl", '{"text": "Thanks, really", "labels": "gratitude", "id": "a"}\n'
-                    '{"text": "what?", "labels": "confusion,curiosity", "id": "b"}\n{"text": "meh", "labels": null, "id": "c"}\n'),
+                    '{"text": "what?", "labels": "confusion,curiosity", "id": "b"}\n'
+                    '{"text": "meh", "labels": null, "id": "c"}\n'),
     ],
 )  # fmt: skip
 def test_read_csv_and_jsonl_names_or_ids(tmp_path: Path, name: str, content: str) -> None:
@@ -238,7 +243,11 @@ def test_read_csv_and_jsonl_names_or_ids(tmp_path: Path, name: str, content: str
     file.write_text(content, encoding="utf-8")
     data = read_dataset(file)
     assert data.texts == ["Thanks, really", "what?", "meh"] and data.ids == ["a", "b", "c"]
-    assert [[GOEMOTIONS_LABELS[j] for j in np.flatnonzero(row)] for row in data.gold] == [["gratitude"], ["confusion", "curiosity"], []]
+    assert [[GOEMOTIONS_LABELS[j] for j in np.flatnonzero(row)] for row in data.gold] == [
+        ["gratitude"],
+        ["confusion", "curiosity"],
+        [],
+    ]
 
 
 def test_gzip_and_ids_default_to_row_numbers(tmp_path: Path) -> None:
@@ -258,7 +267,11 @@ def test_gzip_and_ids_default_to_row_numbers(tmp_path: Path) -> None:
         ("d.csv", "text,labels\nok,joy\nok,happiness\n", r"line 3: unknown label 'happiness'. Valid labels: admiration"),
         ("d.csv", "body,labels\nok,joy\n", r"no column 'text' in the header \['body', 'labels'\]"),
         ("d.csv", 'text,labels\nok,"[joy"\n', "line 2: labels cell .* is not a valid JSON list"),
-        ("d.jsonl", '{"text": "a", "labels": ["joy"]}\n{"text": "b", "labels": [true]}\n', "line 2: label id 'True' is out of range|line 2: unknown label"),
+        (
+            "d.jsonl",
+            '{"text": "a", "labels": ["joy"]}\n{"text": "b", "labels": [true]}\n',
+            "line 2: label id 'True' is out of range|line 2: unknown label",
+        ),
         ("d.jsonl", '{"text": "a", "labels": ["joy"]}\n{"text": 3, "labels": []}\n', "line 2: 'text' must be a string"),
         ("d.jsonl", '{"text": "a"}\n', r"line 1: no key 'labels'"),
         ("d.jsonl", "not json\n", "line 1: not valid JSON"),
@@ -290,7 +303,8 @@ def test_real_test_split_matches_the_model_card_support() -> None:
 
 # --- commands ----------------------------------------------------------------------------------
 
-WORDS = "thanks love this so sad angry what why great awful sorry wow happy fear okay no yes lol".split()
+WORDS = ["thanks", "love", "this", "so", "sad", "angry", "what", "why", "great", "awful", "sorry", "wow", "happy", "fear",
+         "okay", "no", "yes", "lol"]  # fmt: skip
 
 
 def _write_tsv(path: Path, n: int, seed: int) -> tuple[list[str], list[str], np.ndarray]:
@@ -342,7 +356,9 @@ def test_evaluate_json_equals_python_api(
     thresholds_file = tmp_path / "t.json"
     thresholds_file.write_text(json.dumps({"thresholds": {"anger": 0.2, "neutral": 0.9}}))
     options = [str(thresholds_file) if o == "THRESHOLDS" else o for o in options]
-    code, out, err = _run_cli(["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--format", "json", *options], capsys)
+    code, out, err = _run_cli(
+        ["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--format", "json", *options], capsys
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["meta"]["n_texts"] == 30 and len(report["tables"]) == len(expected_policies)
@@ -350,15 +366,21 @@ def test_evaluate_json_equals_python_api(
     specs = {0.5: ThresholdPolicy.from_spec(0.5), 0.3: ThresholdPolicy.from_spec(0.3, top_k),
              "tuned": ThresholdPolicy.from_spec("tuned"), "file": ThresholdPolicy.from_spec(thresholds_file)}  # fmt: skip
     for table, key in zip(report["tables"], expected_policies, strict=True):
-        expected = evaluate_scores(tiny_scores, labelled["gold"], GOEMOTIONS_LABELS, specs[key], model_thresholds=TINY_SHIPPED_THRESHOLDS)
+        expected = evaluate_scores(
+            tiny_scores, labelled["gold"], GOEMOTIONS_LABELS, specs[key], model_thresholds=TINY_SHIPPED_THRESHOLDS
+        )
         assert table == json.loads(json.dumps(expected.to_dict()))
     if "tuned" in expected_policies:
         joy = next(row for row in report["tables"][1]["labels"] if row["label"] == "joy")
         assert joy["threshold"] == 0.25
 
 
-def test_evaluate_markdown_shows_both_tables(tiny_model: str, labelled: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run_cli(["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--threshold", "model_card"], capsys)
+def test_evaluate_markdown_shows_both_tables(
+    tiny_model: str, labelled: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run_cli(
+        ["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--threshold", "model_card"], capsys
+    )
     assert code == 0
     assert "### Threshold 0.5 (30 texts)" in out and "### Threshold preset model_card (30 texts)" in out
     assert out.count("| macro avg |") == 2 and out.count("| micro avg |") == 2
@@ -367,10 +389,17 @@ def test_evaluate_markdown_shows_both_tables(tiny_model: str, labelled: dict[str
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_predictions_out_keeps_ids_and_exact_scores(
-    tiny_model: str, labelled: dict[str, Any], tiny_scores: np.ndarray, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+    tiny_model: str,
+    labelled: dict[str, Any],
+    tiny_scores: np.ndarray,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    suffix: str,
 ) -> None:
     out_file = tmp_path / f"scores{suffix}"
-    code, _, err = _run_cli(["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--predictions-out", str(out_file)], capsys)
+    code, _, err = _run_cli(
+        ["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--predictions-out", str(out_file)], capsys
+    )
     assert code == 0, err
     if suffix == ".csv":
         rows = list(csv.DictReader(out_file.read_text(encoding="utf-8").splitlines()))
@@ -388,7 +417,9 @@ def test_tune_thresholds_command_writes_a_loadable_file(
     tiny_model: str, labelled: dict[str, Any], tiny_scores: np.ndarray, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_file = tmp_path / "sub" / "thresholds.json"
-    code, out, err = _run_cli(["tune-thresholds", "--data", str(labelled["path"]), "--model", tiny_model, "-o", str(out_file)], capsys)
+    code, out, err = _run_cli(
+        ["tune-thresholds", "--data", str(labelled["path"]), "--model", tiny_model, "-o", str(out_file)], capsys
+    )
     assert code == 0, err
     saved = json.loads(out_file.read_text())
     expected = tune_thresholds(tiny_scores, labelled["gold"], GOEMOTIONS_LABELS)
@@ -427,7 +458,9 @@ def test_evaluate_reports_the_bad_line_of_the_data(tiny_model: str, tmp_path: Pa
 def test_plot_writes_a_png(tiny_model: str, labelled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
     image = tmp_path / "f1.png"
-    code, _, err = _run_cli(["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--threshold", "tuned", "--plot", str(image)], capsys)
+    code, _, err = _run_cli(
+        ["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--threshold", "tuned", "--plot", str(image)], capsys
+    )
     assert code == 0, err
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and image.stat().st_size > 20_000
 
@@ -448,7 +481,9 @@ def test_plot_without_matplotlib_names_the_extra(
 # --- spaCy -------------------------------------------------------------------------------------
 
 
-def test_convert_writes_gold_cats_for_every_label(labelled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_convert_writes_gold_cats_for_every_label(
+    labelled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import spacy
     from spacy.tokens import DocBin
 
@@ -463,8 +498,26 @@ def test_convert_writes_gold_cats_for_every_label(labelled: dict[str, Any], tmp_
         assert [doc.cats[n] for n in GOEMOTIONS_LABELS] == row.astype(float).tolist()
 
 
+def test_convert_several_inputs_into_a_directory(
+    labelled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import spacy
+    from spacy.tokens import DocBin
+
+    inputs = [str(labelled["dir"] / "dev.tsv"), str(labelled["dir"] / "test.tsv")]
+    code, _, err = _run_cli(["convert", *inputs, str(tmp_path / "corpus")], capsys)
+    assert code == 0, err
+    vocab = spacy.blank("en").vocab
+    dev, test = (list(DocBin().from_disk(tmp_path / "corpus" / f"{n}.spacy").get_docs(vocab)) for n in ("dev", "test"))
+    assert [d.text for d in dev] == labelled["texts"] and [d.user_data["id"] for d in test] == [f"r2_{i}" for i in range(30)]
+    code, _, err = _run_cli(["convert", *inputs, str(tmp_path / "one.spacy")], capsys)
+    assert code == 2 and "give a directory instead" in err
+
+
 @needs_component
-def test_spacy_evaluate_reports_our_scorer_figures(tiny_model: str, labelled: dict[str, Any], tiny_scores: np.ndarray, tmp_path: Path) -> None:
+def test_spacy_evaluate_reports_our_scorer_figures(
+    tiny_model: str, labelled: dict[str, Any], tiny_scores: np.ndarray, tmp_path: Path
+) -> None:
     import spacy
     from spacy.cli.evaluate import evaluate as spacy_evaluate
 
@@ -495,7 +548,19 @@ def test_spacy_project_runs_end_to_end_offline(tiny_model: str, labelled: dict[s
     project = tmp_path / "project"
     shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("corpus", "training", "metrics", "packages", "assets"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [sys.executable, "-m", "spacy", "project", "run", "all", str(project), "--vars.model", tiny_model, "--vars.data_dir", str(labelled["dir"])]
+    command = [
+        sys.executable,
+        "-m",
+        "spacy",
+        "project",
+        "run",
+        "all",
+        str(project),
+        "--vars.model",
+        tiny_model,
+        "--vars.data_dir",
+        str(labelled["dir"]),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=420, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -516,6 +581,10 @@ def test_spacy_project_runs_end_to_end_offline(tiny_model: str, labelled: dict[s
     assert (inner / "goemotions" / "model" / "model.safetensors").is_file()  # weights travel with the package
     nlp = spacy.load(inner)
     component = nlp.get_pipe("goemotions")
-    assert dict(zip(GOEMOTIONS_LABELS, component.policy.cutoffs(GOEMOTIONS_LABELS).tolist())) == pytest.approx(tuned["thresholds"])
+    assert dict(zip(GOEMOTIONS_LABELS, component.policy.cutoffs(GOEMOTIONS_LABELS).tolist(), strict=True)) == pytest.approx(
+        tuned["thresholds"]
+    )
     doc = nlp(labelled["texts"][0])
-    np.testing.assert_allclose([doc.cats[n] for n in GOEMOTIONS_LABELS], EmotionClassifier(tiny_model).scores([labelled["texts"][0]])[0], atol=1e-6)
+    np.testing.assert_allclose(
+        [doc.cats[n] for n in GOEMOTIONS_LABELS], EmotionClassifier(tiny_model).scores([labelled["texts"][0]])[0], atol=1e-6
+    )
