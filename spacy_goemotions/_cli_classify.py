@@ -51,10 +51,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="output file, or '-' for JSONL on stdout")
     parser.add_argument("--text-column", required=True, metavar="COL", help="the column holding the texts")
     parser.add_argument("--id-column", metavar="ID", help="a column to copy first into the output (e.g. a row id)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id, local directory or bundled name (default {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"hub id, local directory or bundled name (default {DEFAULT_MODEL})"
+    )
     parser.add_argument("--revision", help="hub revision (branch, tag or commit) to pin")
-    parser.add_argument("--threshold", default="0.5",
-                        help="a float in [0, 1], a preset (model_card, tuned) or a thresholds JSON file (default 0.5)")  # fmt: skip
+    threshold_help = "a float in [0, 1], a preset (model_card, tuned) or a thresholds JSON file (default 0.5)"
+    parser.add_argument("--threshold", default="0.5", help=threshold_help)
     parser.add_argument("--top-k", type=int, metavar="K", help="keep at most K labels per row, highest first")
     columns = parser.add_mutually_exclusive_group()
     columns.add_argument("--keep-columns", metavar="A,B", help="input columns to copy to the output (default: the text column)")
@@ -63,18 +65,20 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--labels-column", default="emotions", help="name of the labels column (default emotions)")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: from OUTPUT's extension)")
     parser.add_argument("--input-format", choices=FORMATS, help="input format (default: from INPUT's extension)")
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N",
-                        help=f"rows per chunk: the unit of scoring, checkpoints and stopping (default {DEFAULT_CHUNK_ROWS})")  # fmt: skip
+    chunk_help = f"rows per chunk: the unit of scoring, checkpoints and stopping (default {DEFAULT_CHUNK_ROWS})"
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N", help=chunk_help)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    parser.add_argument("--on-bad-lines", choices=("error", "skip"), default="error",
-                        help="a malformed line stops the run naming its line number (error), or is skipped and counted")  # fmt: skip
+    bad_lines_help = "a malformed line stops the run naming its line number (error), or is skipped and counted"
+    parser.add_argument("--on-bad-lines", choices=("error", "skip"), default="error", help=bad_lines_help)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16 (default auto)")
     parser.add_argument("--batch-size", type=int, default=256, help="most sequences per batch (default 256)")
     parser.add_argument("--max-tokens", type=int, help="token budget per batch (default per device)")
     parser.add_argument("--max-length", type=int, default=512, help="most tokens per sequence (default 512)")
     parser.add_argument("--long-text", choices=("truncate", "chunk"), default="truncate", help="what to do with longer texts")
-    parser.add_argument("--aggregate", choices=("max", "mean"), default="max", help="how chunk scores combine (--long-text chunk)")
+    parser.add_argument(
+        "--aggregate", choices=("max", "mean"), default="max", help="how chunk scores combine (--long-text chunk)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown when stderr is a terminal)")
     parser.set_defaults(func=lambda args: run(args, parser))
 
@@ -184,7 +188,11 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                   f"Resume with:\n  {resume_command(args, parser)}", file=sys.stderr, flush=True)  # fmt: skip
         return 128 + (stop.signal or signal.SIGINT)
     except KeyboardInterrupt:
-        print("\nStopped at once. Resume from the last finished chunk with:\n  " + resume_command(args, parser), file=sys.stderr, flush=True)
+        print(
+            "\nStopped at once. Resume from the last finished chunk with:\n  " + resume_command(args, parser),
+            file=sys.stderr,
+            flush=True,
+        )
         return 130
     except BadLineError as error:
         _error(str(error))

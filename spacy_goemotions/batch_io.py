@@ -154,7 +154,9 @@ def detect_format(path: str, override: str | None = None) -> tuple[FileFormat, b
         raise ConfigurationError(f"format must be one of {FORMATS}, got {override!r}. Example: --format csv")
     if path == STDIO:
         if override not in (None, "jsonl"):
-            raise ConfigurationError(f"'-' (stdin/stdout) is always JSONL, got --format {override}. Use a file name for other formats.")
+            raise ConfigurationError(
+                f"'-' (stdin/stdout) is always JSONL, got --format {override}. Use a file name for other formats."
+            )
         return "jsonl", False
     gz = path.lower().endswith(".gz")
     stem = path[:-3] if gz else path
@@ -226,7 +228,9 @@ class _LineSource:
     def __init__(self, path: str, gz: bool) -> None:
         self.path = path
         self._raw: IO[bytes] = sys.stdin.buffer if path == STDIO else open(path, "rb")  # noqa: SIM115
-        self._stream: IO[bytes] = gzip.GzipFile(fileobj=self._raw, mode="rb") if gz else self._raw
+        self._stream: IO[bytes] = self._raw
+        if gz:
+            self._stream = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
         self._gz = gz
         self.total: int | None = None if path == STDIO else os.fstat(self._raw.fileno()).st_size
         self.offset = 0  # bytes of the decompressed stream consumed
@@ -244,10 +248,7 @@ class _LineSource:
 
     def lines(self) -> Iterator[str]:
         for raw in self._stream:
-            if self.offset == 0 and raw.startswith(codecs.BOM_UTF8):
-                raw_text = raw[len(codecs.BOM_UTF8) :]
-            else:
-                raw_text = raw
+            raw_text = raw[len(codecs.BOM_UTF8) :] if self.offset == 0 and raw.startswith(codecs.BOM_UTF8) else raw
             self.offset += len(raw)
             self.line += 1
             try:
@@ -295,8 +296,10 @@ class _Reader:
 class _DelimitedReader(_Reader):
     """CSV/TSV with a header line; RFC 4180 quoting (also for TSV); an empty field is missing."""
 
-    def __init__(self, path: str, fmt: FileFormat, gz: bool, text_column: str, keep: list[str] | None, on_bad_lines: BadLinePolicy) -> None:
-        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    def __init__(
+        self, path: str, fmt: FileFormat, gz: bool, text_column: str, keep: list[str] | None, on_bad_lines: BadLinePolicy
+    ) -> None:
+        self._field_limit = csv.field_size_limit(_CSV_FIELD_LIMIT)  # process-wide: restored by close()
         self.source = _LineSource(path, gz)
         try:
             self.path = path
@@ -306,7 +309,9 @@ class _DelimitedReader(_Reader):
             try:
                 header = next(self._reader)
             except StopIteration:
-                raise InputError(f"{path}: the file is empty; a {fmt.upper()} input needs a header line naming its columns.") from None
+                raise InputError(
+                    f"{path}: the file is empty; a {fmt.upper()} input needs a header line naming its columns."
+                ) from None
             except csv.Error as error:
                 raise BadLineError(f"{path}: line 1 (the header) is malformed: {error}", 1) from None
             self.header = header
@@ -321,7 +326,7 @@ class _DelimitedReader(_Reader):
             self._text_index = header.index(text_column)
             self._kept_indices = [header.index(name) for name in self.kept]
         except BaseException:
-            self.source.close()
+            self.close()
             raise
         self._data_start = {"offset": self.source.offset, "line": self.source.line}
 
@@ -371,16 +376,19 @@ class _DelimitedReader(_Reader):
                     continue
                 # An empty field is a missing value; any other string ("NA", "null", "None") is text.
                 texts.append(row[text_index] or None)
-                for column, index in zip(values, kept_indices):
+                for column, index in zip(values, kept_indices, strict=True):
                     column.append(row[index] or None)
             end = {"offset": source.offset, "line": source.line}
             if texts or skipped or blank or source.replaced != replaced_before:
-                yield Chunk(texts, dict(zip(self.kept, values)), end, skipped, source.replaced - replaced_before, blank)
+                yield Chunk(
+                    texts, dict(zip(self.kept, values, strict=True)), end, skipped, source.replaced - replaced_before, blank
+                )
             if exhausted:
                 return
 
     def close(self) -> None:
         self.source.close()
+        csv.field_size_limit(self._field_limit)
 
 
 class _JsonlReader(_Reader):
@@ -626,7 +634,7 @@ def _joined_scores(scores: npt.NDArray[np.float32], pieces: Sequence[str], missi
         return list(pc.binary_join_element_wise(*arguments, "").to_pylist())
     strings_np = scores.astype(str)
     strings_np[np.isnan(scores)] = missing
-    return ["".join(piece + value for piece, value in zip(pieces, row)) for row in strings_np.tolist()]
+    return ["".join(piece + value for piece, value in zip(pieces, row, strict=True)) for row in strings_np.tolist()]
 
 
 def _cell_text(value: Any) -> str:
@@ -676,7 +684,9 @@ class _TextRenderer:
             return ""
         return self.delimiter.join(self._quote(name) for name in [*self.kept, *self.score_columns, self.labels_column]) + "\n"
 
-    def render(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], ascii_only: bool = False) -> str:
+    def render(
+        self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], ascii_only: bool = False
+    ) -> str:
         kept_values = [_as_list(columns[name]) for name in self.kept]
         if self.fmt == "jsonl":
             joined = _joined_scores(scores, self._pieces, "null")
@@ -684,7 +694,7 @@ class _TextRenderer:
             lines = []
             for row, score_text in enumerate(joined):
                 kept = "".join(key + json.dumps(_json_value(values[row]), ensure_ascii=ascii_only, default=str) + ", "
-                               for key, values in zip(keys, kept_values))  # fmt: skip
+                               for key, values in zip(keys, kept_values, strict=True))  # fmt: skip
                 names = json.dumps(labels[row], ensure_ascii=ascii_only)
                 lines.append(f"{{{kept}{score_text}, {self._labels_key}: {names}}}\n")
             return "".join(lines)
@@ -733,6 +743,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    _fsync_dir(path.parent)  # the rename itself must survive a power cut
 
 
 class _Sink:
@@ -1042,11 +1053,8 @@ def classify_file(
             raise ConfigurationError(f"The output directory {str(paths.output.parent)!r} does not exist.")
         if input != STDIO and os.path.exists(input) and os.path.realpath(input) == os.path.realpath(output):
             raise ConfigurationError(f"The output {output!r} is the input file; choose another output name.")
-    keep: list[str] | None
-    if keep_columns is None:
-        keep = None
-    else:
-        keep = _unique([*([id_column] if id_column else []), *(keep_columns or [text_column])])
+    id_columns = [id_column] if id_column else []
+    keep = None if keep_columns is None else _unique([*id_columns, *(keep_columns or [text_column])])
 
     reader = open_reader(input, in_format, in_gz, text_column=text_column, keep=keep,
                          required=[id_column] if id_column else [], on_bad_lines=on_bad_lines)  # fmt: skip
@@ -1057,6 +1065,7 @@ def classify_file(
             raise ConfigurationError("A label contains ',', so the CSV labels column would be ambiguous; write JSONL or Parquet.")
         score_columns = [f"{prefix}{name}" for name in labels]
         loaded = classifier.loaded
+        policy.cutoffs(labels, loaded.shipped_thresholds)  # "tuned" without a thresholds.json fails now, not at chunk 1
         options = {
             "text_column": text_column, "keep": keep, "input_format": in_format, "input_gzip": in_gz,
             "output_format": out_format, "output_gzip": out_gz, "chunk_rows": chunk_rows, "prefix": prefix,
@@ -1071,7 +1080,13 @@ def classify_file(
         counts = BatchCounts(**state["counts"]) if state is not None else BatchCounts()
         started = time.perf_counter()
         resumed_from = counts.rows_out if state is not None else None
-        if state is not None and state.get("complete") and paths.output.exists() and not paths.partial.exists() and not paths.parts.exists():
+        if (
+            state is not None
+            and state.get("complete")
+            and paths.output.exists()
+            and not paths.partial.exists()
+            and not paths.parts.exists()
+        ):
             # Killed after publishing OUTPUT, before deleting the checkpoint: only that is left to do.
             paths.checkpoint.unlink()
             return BatchSummary(counts, time.perf_counter() - started, 0, resumed_from, output)
@@ -1129,7 +1144,9 @@ def classify_file(
                 rate = (counts.rows_out - rows_before) / max(time.perf_counter() - started, 1e-9)
                 bar.set_postfix_str(f"{counts.rows_out:,} rows, {rate:,.0f} rows/s", refresh=False)
                 if should_stop():
-                    summary = BatchSummary(counts, time.perf_counter() - started, counts.rows_out - rows_before, resumed_from, output)
+                    summary = BatchSummary(
+                        counts, time.perf_counter() - started, counts.rows_out - rows_before, resumed_from, output
+                    )
                     raise Interrupted(summary, resumable=not to_stdout and input != STDIO)
         if sink is None:  # an input without a single row
             sink = open_sink()
@@ -1173,7 +1190,9 @@ def _load_checkpoint(paths: OutputPaths, fingerprint: dict[str, Any], resume: bo
     try:
         state: dict[str, Any] = json.loads(paths.checkpoint.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ConfigurationError(f"The checkpoint {str(paths.checkpoint)!r} cannot be read ({error}); delete it to start over.") from error
+        raise ConfigurationError(
+            f"The checkpoint {str(paths.checkpoint)!r} cannot be read ({error}); delete it to start over."
+        ) from error
     if state.get("format") != CHECKPOINT_FORMAT:
         raise ConfigurationError(f"{str(paths.checkpoint)!r} is not a checkpoint of this version; delete it to start over.")
     rows = state.get("counts", {}).get("rows_out", 0)
