@@ -99,7 +99,8 @@ def test_cluster_result_equals_pandas_and_each_worker_loads_once(
     monkeypatch.undo()  # the reference below runs the pandas accessor in this process
     expected = source.emotions.classify("text", model=tiny_model, **OPTIONS)
     for result, out in zip(results, lazy):
-        pd.testing.assert_frame_equal(result, expected)  # values, index, order, dtypes
+        # values (float32 rounding moves with the batch shape: rtol 1e-5), index, order, dtypes
+        pd.testing.assert_frame_equal(result, expected, check_exact=False, rtol=1e-5, atol=1e-6)
         pd.testing.assert_series_equal(result.dtypes, out.dtypes)  # the lazy meta told the truth
     scores = expected[list(GOEMOTIONS_LABELS)].to_numpy()
     missing = [i for i, text in enumerate(TEXTS) if not isinstance(text, str)]
@@ -107,7 +108,7 @@ def test_cluster_result_equals_pandas_and_each_worker_loads_once(
     assert [labels for i, labels in enumerate(expected["emotions"]) if i in missing] == [[]] * len(missing)
     # the same texts scored by the pandas accessor on the original frame (object column, None kept)
     direct = frame().emotions.classify("text", model=tiny_model, **OPTIONS)
-    np.testing.assert_array_equal(direct[list(GOEMOTIONS_LABELS)].to_numpy(), scores)
+    np.testing.assert_array_equal(direct[list(GOEMOTIONS_LABELS)].to_numpy(), scores)  # same batches here
     assert direct["emotions"].tolist() == expected["emotions"].tolist()
 
 
