@@ -41,7 +41,9 @@ __all__ = ["EmotionsDaskAccessor", "classify_partition"]
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
-def classify_partition(partition: pd.DataFrame, column: Hashable, options: dict[str, Any], expected_columns: list[Hashable]) -> pd.DataFrame:
+def classify_partition(
+    partition: pd.DataFrame, column: Hashable, options: dict[str, Any], expected_columns: list[Hashable]
+) -> pd.DataFrame:
     """Classify one partition with the pandas accessor (what every Dask task runs).
 
     Module-level and fed only plain options, so tasks pickle by reference and carry no model.
@@ -60,7 +62,7 @@ def classify_partition(partition: pd.DataFrame, column: Hashable, options: dict[
     return out
 
 
-@register_dataframe_accessor("emotions")
+@register_dataframe_accessor("emotions")  # type: ignore[no-untyped-call]
 class EmotionsDaskAccessor:
     """``ddf.emotions``: add emotion score columns and a labels column to a Dask DataFrame, lazily."""
 
@@ -118,7 +120,9 @@ class EmotionsDaskAccessor:
         if columns.count(column) > 1:
             raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
         if not isinstance(device, str) or not _DEVICE_PATTERN.match(device.strip().lower()):
-            raise ConfigurationError(f"Unknown device {device!r}. Choose one of auto, cpu, cuda, cuda:N, mps. Example: device='cuda'")
+            raise ConfigurationError(
+                f"Unknown device {device!r}. Choose one of auto, cpu, cuda, cuda:N, mps. Example: device='cuda'"
+            )
         label_names = _label_names(model, revision, labels)
         # Fail while building the graph, not in the first task: the policy depends only on the labels.
         ThresholdPolicy.from_spec(threshold, top_k, labels=label_names)
@@ -136,7 +140,8 @@ class EmotionsDaskAccessor:
             "progress": progress,
         }  # fmt: skip
         meta = _output_meta(self._ddf._meta, score_columns, labels_column)
-        return self._ddf.map_partitions(classify_partition, column, options, list(meta.columns), meta=meta)
+        lazy: dd.DataFrame = self._ddf.map_partitions(classify_partition, column, options, list(meta.columns), meta=meta)  # type: ignore[no-untyped-call]
+        return lazy
 
 
 def _label_names(model: str | Path, revision: str | None, labels: Sequence[str] | None) -> tuple[str, ...]:

@@ -103,7 +103,6 @@ class EmotionPredictor:
         """Score one pandas batch; returns a new frame with the emotion columns added."""
         if not isinstance(batch, pd.DataFrame):
             raise TypeError(
-                f"EmotionPredictor needs pandas batches, got {type(batch).__name__}. "
-                'Pass batch_format="pandas" to map_batches.'
+                f'EmotionPredictor needs pandas batches, got {type(batch).__name__}. Pass batch_format="pandas" to map_batches.'
             )
-        return batch.emotions.classify(self.column, **self.options)  # type: ignore[no-any-return]
+        return batch.emotions.classify(self.column, **self.options)

@@ -98,7 +98,7 @@ def test_cluster_result_equals_pandas_and_each_worker_loads_once(
 
     monkeypatch.undo()  # the reference below runs the pandas accessor in this process
     expected = source.emotions.classify("text", model=tiny_model, **OPTIONS)
-    for result, out in zip(results, lazy):
+    for result, out in zip(results, lazy, strict=True):
         # values (float32 rounding moves with the batch shape: rtol 1e-5), index, order, dtypes
         pd.testing.assert_frame_equal(result, expected, check_exact=False, rtol=1e-5, atol=1e-6)
         pd.testing.assert_series_equal(result.dtypes, out.dtypes)  # the lazy meta told the truth
@@ -156,7 +156,9 @@ def test_wrong_labels_override_fails_with_a_clear_error(tiny_model: str) -> None
     ],
     ids=["column", "clash", "threshold-label", "threshold-range", "top-k", "device", "labels-str", "labels-dup", "model"],
 )
-def test_bad_arguments_fail_while_building_the_graph(tiny_model: str, no_model_in_client: None, kwargs: dict, error: type, message: str) -> None:
+def test_bad_arguments_fail_while_building_the_graph(
+    tiny_model: str, no_model_in_client: None, kwargs: dict, error: type, message: str
+) -> None:
     ddf = dd.from_pandas(frame(), npartitions=2, sort=False)
     call = {"column": "text", "model": tiny_model, **kwargs}
     with pytest.raises(error, match=message):

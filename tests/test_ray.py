@@ -87,7 +87,7 @@ def test_ray_dataset_equals_pandas_and_each_actor_loads_once(tiny_model: str, ra
     np.testing.assert_allclose(scores, expected[list(GOEMOTIONS_LABELS)].to_numpy(), rtol=1e-5, atol=1e-6)
     assert np.isnan(scores[[1, 6]]).all() and not np.isnan(np.delete(scores, [1, 6], axis=0)).any()
     assert [list(labels) for labels in result["emotions"]] == expected["emotions"].tolist()
-    assert [labels for labels, t in zip(expected["emotions"], TEXTS) if t is None] == [[], []]
+    assert [labels for labels, t in zip(expected["emotions"], TEXTS, strict=True) if t is None] == [[], []]
     # Each actor process loaded the model once (in __init__) and kept it for all its batches.
     assert set(result["loads"]) == {1}
     assert 1 <= result["pid"].nunique() <= 2 and os.getpid() not in set(result["pid"])
@@ -104,10 +104,14 @@ def test_ray_dataset_equals_pandas_and_each_actor_loads_once(tiny_model: str, ra
 )
 def test_a_batch_gets_exactly_the_pandas_columns(tiny_model: str, column: pd.Series) -> None:
     batch = pd.DataFrame({"text": column.set_axis([10, 11, 12, 13]), "n": [3, 1, 2, 0]})
-    predictor = EmotionPredictor("text", prefix="emo_", labels_column="top", top_k=2, threshold=0.0, dtype="float32", model=tiny_model)
+    predictor = EmotionPredictor(
+        "text", prefix="emo_", labels_column="top", top_k=2, threshold=0.0, dtype="float32", model=tiny_model
+    )
     assert predictor.labels == GOEMOTIONS_LABELS
     out = predictor(batch)
-    expected = batch.emotions.classify("text", model=tiny_model, prefix="emo_", labels_column="top", top_k=2, threshold=0.0, dtype="float32")
+    expected = batch.emotions.classify(
+        "text", model=tiny_model, prefix="emo_", labels_column="top", top_k=2, threshold=0.0, dtype="float32"
+    )
     pd.testing.assert_frame_equal(out, expected)
     assert [len(labels) for labels in out["top"]] == [2, 0, 2, 0]
 
