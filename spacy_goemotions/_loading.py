@@ -118,8 +118,9 @@ def _config_labels(source: str, revision: str | None) -> tuple[str, ...]:
         config = AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=False)
     except (OSError, ValueError) as error:
         raise ModelLoadError(
-            f"Could not read the config of model {source!r} (revision {revision!r}): {error}. "
-            "Offline, pass a local directory saved with save_pretrained, or labels=[...] explicitly."
+            f"Could not read the config of model {source!r} (revision {revision!r}): {str(error).rstrip('.')}. "
+            "Offline, pass a local directory saved with save_pretrained, or give the label names "
+            "where the caller takes them (ddf.emotions.classify(..., labels=[...]))."
         ) from error
     return labels_from_config(config)
 

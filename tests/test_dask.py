@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ distributed = pytest.importorskip("distributed", reason="the Dask adapter tests 
 import dask  # noqa: E402
 
 import spacy_goemotions.dask_accessor  # noqa: E402, F401  (registers ddf.emotions)
-from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError, _loading, core  # noqa: E402
+from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError, ModelLoadError, _loading, core  # noqa: E402
 from spacy_goemotions.pandas_accessor import EmotionsDataFrameAccessor  # noqa: E402
 
 TIMEOUT_S = 240  # a cold worker imports torch and transformers; the machine is shared
@@ -180,6 +182,16 @@ def test_accessor_needs_a_dask_dataframe() -> None:
 
 def test_model_labels_reads_the_config_only(tiny_model: str, no_model_in_client: None) -> None:
     assert _loading.model_labels(tiny_model) == GOEMOTIONS_LABELS
+
+
+def test_model_labels_without_id2label_match_what_transformers_loads(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "modernbert"}), encoding="utf-8")
+    assert _loading.model_labels(tmp_path) == ("LABEL_0", "LABEL_1")  # transformers' defaults
+
+
+def test_model_labels_of_an_unreachable_hub_model_suggest_labels() -> None:
+    with pytest.raises(ModelLoadError, match=r"(?s)'nobody/no-such-goemotions-model'.*labels=\[\.\.\.\]"):
+        _loading.model_labels("nobody/no-such-goemotions-model")  # offline in tests: not in the cache
 
 
 def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
