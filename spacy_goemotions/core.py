@@ -11,13 +11,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Union, get_args
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from ._batching import pad_batch, plan_batches
+from . import _backends
+from ._batching import Batch, build_batch, plan_batches, plan_packed_batches, prefetch, split_batch
 from ._loading import LoadedModel, load_model
 from ._text import repair_text
 from .errors import ConfigurationError
@@ -28,6 +29,7 @@ logger = logging.getLogger("spacy_goemotions")
 
 LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
+CompileOption = Union[bool, Literal["auto"]]
 ScoreMatrix = npt.NDArray[np.float32]
 
 #: Token budget per batch when ``max_tokens`` is not given. On CPU a small budget wins (the long
@@ -37,6 +39,15 @@ DEFAULT_MAX_TOKENS = {"cpu": 4096, "cuda": 65536, "mps": 16384}
 DEFAULT_WINDOW_ROWS = 65536
 #: With ``progress=None`` a bar is shown for inputs at least this large, in interactive use.
 AUTO_PROGRESS_MIN_ROWS = 1000
+#: ``compile="auto"`` compiles (on CPU) only for runs of at least this many tokens: compiling costs
+#: 75-80 s cold on 2 cores and about doubles bf16 throughput, so it pays after ~300k tokens; the
+#: margin covers noisy machines and a cold inductor cache.
+AUTO_COMPILE_MIN_TOKENS = 1_000_000
+#: Each padded batch spends at least this share of its compute on real tokens (see plan_batches):
+#: on CPU compute is linear in padded tokens, and small batches of long texts still run efficiently.
+MIN_BATCH_EFFICIENCY = 0.97
+#: Padded batches prepared ahead of the device when prefetching (each holds up to max_tokens tokens).
+PREFETCH_BATCHES = 4
 
 
 @dataclass
@@ -52,6 +63,8 @@ class RunStats:
     real_tokens: int = 0
     computed_tokens: int = 0
     seconds: float = 0.0
+    compiled: bool = False
+    packed: bool = False
 
     @property
     def padding_efficiency(self) -> float:
@@ -98,6 +111,14 @@ class EmotionClassifier:
         aggregate: how chunk scores combine into a text's scores, ``"max"`` or ``"mean"``.
         chunk_overlap: tokens shared by consecutive chunks (default: max_length // 8, 64 at 512).
         progress: True/False, or None for a bar on large inputs when stderr is a terminal.
+        compile: run the model through ``torch.compile`` (dynamic shapes). ``"auto"`` compiles on
+            CPU for runs of at least ``AUTO_COMPILE_MIN_TOKENS`` tokens, where the ~80 s cold start
+            pays (and reuses a model already compiled in this process); ``True`` always; ``False`` never.
+        prefetch: tokenize and pad the next batches on a background thread while the device
+            computes; None (default) turns it on for CUDA, where it hides the tokenizer's cost.
+        packing: run batches as one row of concatenated texts without padding, through
+            flash-attn's variable-length kernel; None (default) turns it on where it works (CUDA,
+            ``flash_attn`` importable, a ModernBERT classifier); True insists (error otherwise).
 
     Example:
         >>> clf = EmotionClassifier("goemotions-small")            # doctest: +SKIP
@@ -119,6 +140,9 @@ class EmotionClassifier:
         aggregate: Aggregation = "max",
         chunk_overlap: int | None = None,
         progress: bool | None = None,
+        compile: CompileOption = "auto",
+        prefetch: bool | None = None,
+        packing: bool | None = None,
     ) -> None:
         if not isinstance(model, (str, Path)) or not str(model):
             raise ConfigurationError(f"model must be a hub id, a directory or a bundled name, got {model!r}")
@@ -145,6 +169,14 @@ class EmotionClassifier:
         self.aggregate: Aggregation = aggregate
         self.chunk_overlap = chunk_overlap
         self.progress = progress
+        if compile not in (True, False, "auto") or isinstance(compile, (int, float)) and not isinstance(compile, bool):
+            raise ConfigurationError(f"compile must be True, False or 'auto', got {compile!r}. Example: compile='auto'")
+        for name, value in (("prefetch", prefetch), ("packing", packing)):
+            if value not in (None, True, False) or not isinstance(value, (bool, type(None))):
+                raise ConfigurationError(f"{name} must be True, False or None (automatic), got {value!r}. Example: {name}=None")
+        self.compile: CompileOption = compile
+        self.prefetch = prefetch
+        self.packing = packing
         # Fail now, not at the first batch: device and dtype names are checked without loading.
         from ._device import resolve_device, resolve_dtype
 
@@ -154,7 +186,7 @@ class EmotionClassifier:
     def __repr__(self) -> str:
         return (
             f"EmotionClassifier(model={self.model_name!r}, revision={self.revision!r}, device={self.device_spec!r}, "
-            f"dtype={self.dtype_spec!r}, long_text={self.long_text!r})"
+            f"dtype={self.dtype_spec!r}, long_text={self.long_text!r}, compile={self.compile!r})"
         )
 
     @property
@@ -199,12 +231,36 @@ class EmotionClassifier:
         stats = RunStats(rows=len(items))
         output = np.full((len(items), len(loaded.labels)), np.nan, dtype=np.float32)
         started = time.perf_counter()
+        packed = self._use_packing(loaded)
+        stats.packed = packed
         with self._progress_bar(len(items), progress) as bar:
-            for start in range(0, len(items), DEFAULT_WINDOW_ROWS):
-                window = items[start : start + DEFAULT_WINDOW_ROWS]
-                self._score_window(window, start, output, stats, bar)
+            self._score_all(items, output, stats, bar, packed)
         stats.seconds = time.perf_counter() - started
         return ScoringResult(output, loaded.labels, stats)
+
+    def warmup(self) -> float:
+        """Load the model and, when this classifier would compile it, compile it now; returns seconds.
+
+        Compilation otherwise happens inside the first large run. The warm-up runs the shape
+        classes a real run meets (one row and several, texts inside and beyond the local attention
+        window, with and without padding), so later batches do not recompile.
+
+        Example:
+            >>> EmotionClassifier("goemotions-small", compile=True).warmup()  # doctest: +SKIP
+            81.2
+        """
+        started = time.perf_counter()
+        loaded = self.loaded
+        module = self._choose_module(loaded, estimated_tokens=float("inf") if self.compile is True else 0.0)
+        if module is not loaded.model or self._use_packing(loaded):
+            window = int(getattr(loaded.model.config, "local_attention", 128))
+            lengths = ([8, 8], [9, 6, 3], [8], [window + 24, window + 16], [window + 24])
+            run = _Run(module=module, stats=RunStats())
+            packed = self._use_packing(loaded)
+            for group in lengths:
+                sequences = [self._synthetic_ids(min(n, self.max_length)) for n in group]
+                self._run_batch(build_batch(np.arange(len(group)), sequences, loaded.tokenizer.pad_token_id, packed=packed), run)
+        return time.perf_counter() - started
 
     def iter_scores(self, texts: Iterable[str | None], *, chunk_rows: int = DEFAULT_WINDOW_ROWS) -> Iterator[ScoreMatrix]:
         """Score a stream lazily, ``chunk_rows`` texts at a time, yielding one matrix per chunk."""
@@ -275,31 +331,120 @@ class EmotionClassifier:
                 owners.append(index)
         return sequences, np.asarray(owners, dtype=np.intp)
 
-    def _score_window(self, window: Sequence[str | None], offset: int, output: ScoreMatrix, stats: RunStats, bar: Any) -> None:
+    def _synthetic_ids(self, length: int) -> list[int]:
+        """``length`` token ids of plain words with the model's special tokens (for warm-up batches)."""
+        tokenizer = self.loaded.tokenizer
+        body = tokenizer(" ".join(["word"] * length), add_special_tokens=False)["input_ids"]
+        prefix, suffix = self._special_tokens()
+        body = (body * (length // max(len(body), 1) + 1))[: max(length - len(prefix) - len(suffix), 1)]
+        return prefix + body + suffix
+
+    def _use_packing(self, loaded: LoadedModel) -> bool:
+        if self.packing is False:
+            return False
+        supported = _backends.supports_packing(loaded.model, loaded.device)
+        if self.packing is True and not supported:
+            raise ConfigurationError(
+                f"packing=True needs a CUDA device, the flash_attn package and a ModernBERT classifier; "
+                f"here the device is {loaded.device} and flash_attn is "
+                f"{'installed' if _backends.flash_attn_available() else 'not installed'}. Use packing=None (automatic)."
+            )
+        if supported:
+            _backends.enable_flash_attention(loaded.model)
+        return supported
+
+    def _choose_module(self, loaded: LoadedModel, estimated_tokens: float) -> torch.nn.Module:
+        """The eager model, or its compiled twin when this run should use (or build) it."""
+        model = loaded.model
+        if self.compile is False or _backends.supports_packing(model, loaded.device):
+            return model
+        if self.compile is True:
+            return _backends.compiled(model)
+        if _backends.compile_failed(model):
+            return model
+        if _backends.is_compiled(model):
+            return _backends.compiled(model)
+        # "auto": measured to pay on CPU only (see benchmarks/README.md); a GPU run stays eager.
+        if loaded.device.type == "cpu" and estimated_tokens >= AUTO_COMPILE_MIN_TOKENS:
+            logger.info("Compiling the model for a run of ~%d tokens (compile='auto')", estimated_tokens)
+            return _backends.compiled(model)
+        return model
+
+    def _prepare_window(self, window: Sequence[str | None], offset: int, stats: RunStats, packed: bool) -> _Window:
+        """Deduplicate, tokenize and plan the batches of one window (runs on the prefetch thread if any)."""
         texts, row_owners = self._unique_texts(window, offset, stats)
         stats.unique_texts += len(texts)
-        if not texts:
-            bar.update(len(window))
-            return
-        sequences, sequence_owners = self._sequences(texts)
+        sequences, sequence_owners = self._sequences(texts) if texts else ([], np.zeros(0, dtype=np.intp))
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-        sequence_scores = np.empty((len(sequences), len(self.labels)), dtype=np.float32)
-        batches = plan_batches(lengths, self.effective_max_tokens, self.batch_size)
-        done_sequences, done_rows = 0, 0
-        for batch in batches:
-            input_ids, attention_mask = pad_batch([sequences[i] for i in batch], self.loaded.tokenizer.pad_token_id)
-            sequence_scores[batch] = self._run_batch(input_ids, attention_mask)
+        if not sequences:
+            batches: list[npt.NDArray[np.intp]] = []
+        elif packed:
+            batches = plan_packed_batches(lengths, self.effective_max_tokens, self.batch_size)
+        else:
+            batches = plan_batches(lengths, self.effective_max_tokens, self.batch_size, MIN_BATCH_EFFICIENCY)
+        return _Window(offset, len(window), len(texts), row_owners, sequences, sequence_owners, lengths, batches)
+
+    def _stream(self, items: Sequence[str | None], stats: RunStats, packed: bool) -> Iterator[_Window | Batch]:
+        """Each window, followed by its batches, in order: the one sequence the consumer reads.
+
+        With prefetching, tokenizing window k+1 and padding (and pinning) the next batches both run
+        on background threads, overlapping the device's work on the current batch.
+        """
+        pad_id = self.loaded.tokenizer.pad_token_id
+        pin = self.loaded.device.type == "cuda"
+        windows: Iterator[_Window] = (
+            self._prepare_window(items[start : start + DEFAULT_WINDOW_ROWS], start, stats, packed)
+            for start in range(0, len(items), DEFAULT_WINDOW_ROWS)
+        )
+        use_prefetch = self.prefetch if self.prefetch is not None else self.loaded.device.type == "cuda"
+        if use_prefetch:
+            windows = prefetch(windows, 1, name="goemotions-tokenize")
+
+        def batches() -> Iterator[_Window | Batch]:
+            for window in windows:
+                yield window
+                for indices in window.batches:
+                    yield build_batch(indices, [window.sequences[i] for i in indices], pad_id, packed=packed, pin=pin)
+
+        return prefetch(batches(), PREFETCH_BATCHES, name="goemotions-batches") if use_prefetch else batches()
+
+    def _score_all(self, items: Sequence[str | None], output: ScoreMatrix, stats: RunStats, bar: Any, packed: bool) -> None:
+        loaded = self.loaded
+        run: _Run | None = None
+        current: _Window | None = None
+        done_sequences = done_rows = 0
+        for item in self._stream(items, stats, packed):
+            if isinstance(item, _Window):
+                if current is not None:
+                    self._finish_window(current, output, stats)
+                current, done_sequences, done_rows = item, 0, 0
+                current.scores = np.empty((len(item.sequences), len(loaded.labels)), dtype=np.float32)
+                if run is None:  # decided once per run, from the first window's token count
+                    estimate = float(item.lengths.sum()) * len(items) / max(item.rows, 1)
+                    run = _Run(module=self._choose_module(loaded, estimate), stats=stats)
+                if not item.sequences:
+                    bar.update(item.rows)
+                continue
+            assert current is not None and run is not None
+            current.scores[item.indices] = self._run_batch(item, run)
             stats.batches += 1
-            stats.real_tokens += int(lengths[batch].sum())
-            stats.computed_tokens += int(input_ids.size)
-            done_sequences += len(batch)
-            rows_now = len(window) * done_sequences // len(sequences)
+            stats.real_tokens += item.real_tokens
+            stats.computed_tokens += item.computed_tokens
+            done_sequences += len(item)
+            rows_now = current.rows * done_sequences // len(current.sequences)
             bar.update(rows_now - done_rows)
             done_rows = rows_now
-        stats.sequences += len(sequences)
-        text_scores = self._aggregate(sequence_scores, sequence_owners, len(texts))
-        present = row_owners >= 0
-        output[offset + np.flatnonzero(present)] = text_scores[row_owners[present]]
+        if current is not None:
+            self._finish_window(current, output, stats)
+        stats.compiled = run is not None and run.module is not loaded.model
+
+    def _finish_window(self, window: _Window, output: ScoreMatrix, stats: RunStats) -> None:
+        stats.sequences += len(window.sequences)
+        if not window.sequences:
+            return
+        text_scores = self._aggregate(window.scores, window.sequence_owners, window.texts)
+        present = window.row_owners >= 0
+        output[window.offset + np.flatnonzero(present)] = text_scores[window.row_owners[present]]
 
     def _aggregate(self, sequence_scores: ScoreMatrix, owners: npt.NDArray[np.intp], n_texts: int) -> ScoreMatrix:
         if len(owners) == n_texts:  # one sequence per text (truncate, or no text needed chunks)
@@ -313,38 +458,70 @@ class EmotionClassifier:
         counts = np.bincount(owners, minlength=n_texts)[:, None]
         return (sums / counts).astype(np.float32)
 
-    def _run_batch(self, input_ids: npt.NDArray[np.int64], attention_mask: npt.NDArray[np.int64]) -> ScoreMatrix:
-        """Forward one batch; on CUDA out-of-memory, split it in halves and retry (rows stay in order)."""
+    def _run_batch(self, batch: Batch, run: _Run) -> ScoreMatrix:
+        """Forward one batch; on out-of-memory, split it in halves and retry (rows stay in order)."""
         try:
-            return self._forward(input_ids, attention_mask)
+            return self._forward(batch, run.module)
         except torch.OutOfMemoryError:
-            if len(input_ids) == 1:
+            if len(batch) == 1:
                 raise torch.OutOfMemoryError(
-                    f"Out of memory on a single sequence of {input_ids.shape[1]} tokens on {self.loaded.device}. "
+                    f"Out of memory on a single sequence of {batch.real_tokens} tokens on {self.loaded.device}. "
                     "Lower max_length, use long_text='chunk', or run on a device with more memory."
                 ) from None
             if self.loaded.device.type == "cuda":
                 torch.cuda.empty_cache()
-            half = len(input_ids) // 2
-            logger.warning("Out of memory on a batch of %d; retrying as two halves", len(input_ids))
-            first = self._run_batch(*_trim(input_ids[:half], attention_mask[:half]))
-            second = self._run_batch(*_trim(input_ids[half:], attention_mask[half:]))
-            return np.concatenate([first, second])
+            logger.warning("Out of memory on a batch of %d; retrying as two halves", len(batch))
+            first, second = split_batch(batch, self.loaded.tokenizer.pad_token_id)
+            return np.concatenate([self._run_batch(first, run), self._run_batch(second, run)])
+        except Exception as error:
+            eager = self.loaded.model
+            if run.module is eager or self.compile is True:
+                raise
+            # compile="auto" must never make a run fail that the eager model would finish.
+            _backends.mark_compile_failed(eager, error)
+            run.module = eager
+            return self._forward(batch, eager)
 
     @torch.inference_mode()
-    def _forward(self, input_ids: npt.NDArray[np.int64], attention_mask: npt.NDArray[np.int64]) -> ScoreMatrix:
+    def _forward(self, batch: Batch, module: torch.nn.Module) -> ScoreMatrix:
         loaded = self.loaded
-        ids = torch.from_numpy(input_ids).to(loaded.device, non_blocking=True)
-        mask = torch.from_numpy(attention_mask).to(loaded.device, non_blocking=True)
-        logits = loaded.model(input_ids=ids, attention_mask=mask).logits
+        device = loaded.device
+        # non_blocking: from pinned memory (CUDA) the copy is asynchronous; elsewhere it is a no-op flag.
+        input_ids = batch.input_ids.to(device, non_blocking=True)
+        if batch.packed:
+            assert batch.position_ids is not None and batch.cu_seqlens is not None
+            logits = _backends.packed_logits(
+                loaded.model, input_ids, batch.position_ids.to(device, non_blocking=True),
+                batch.cu_seqlens.to(device, non_blocking=True), batch.max_length,
+            )  # fmt: skip
+        else:
+            assert batch.attention_mask is not None
+            logits = module(input_ids=input_ids, attention_mask=batch.attention_mask.to(device, non_blocking=True)).logits
         # Sigmoid in float32 on the device, then one copy back per batch.
         return torch.sigmoid(logits.float()).cpu().numpy()
 
 
-def _trim(input_ids: npt.NDArray[np.int64], attention_mask: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Drop padding columns that no row of a sub-batch uses."""
-    width = int(attention_mask.sum(axis=1).max())
-    return input_ids[:, :width], attention_mask[:, :width]
+@dataclass
+class _Window:
+    """One window of rows, tokenized and planned; ``scores`` is filled batch by batch."""
+
+    offset: int
+    rows: int
+    texts: int
+    row_owners: npt.NDArray[np.intp]
+    sequences: list[list[int]]
+    sequence_owners: npt.NDArray[np.intp]
+    lengths: npt.NDArray[np.int64]
+    batches: list[npt.NDArray[np.intp]]
+    scores: ScoreMatrix = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+
+@dataclass
+class _Run:
+    """Per-run state (the classifier itself is shared across threads, so it holds none)."""
+
+    module: torch.nn.Module
+    stats: RunStats
 
 
 _CLASSIFIERS: dict[tuple[Any, ...], EmotionClassifier] = {}
