@@ -546,3 +546,16 @@ def test_real_reddit_csv_reads_like_pandas(tmp_path: Path, tiny_model: str) -> N
     assert [row["id"] for row in kept] == reference["id"].tolist()
     assert [row["body"] for row in kept] == reference["body"].tolist()
     assert not np.isnan(scores).any()
+
+
+@pytest.mark.parametrize(("source", "unit"), [("in.csv.gz", "B"), ("in.parquet", "row")])
+def test_progress_bar_shows_rows_per_second(
+    tmp_path: Path, clf: EmotionClassifier, source: str, unit: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_input(tmp_path / source, many_rows(120, 10))
+    classify_file(str(tmp_path / source), str(tmp_path / "out.csv"), classifier=clf, policy=clf.policy(0.5),
+                  text_column="text", chunk_rows=50, progress=True)  # fmt: skip
+    bar = capsys.readouterr().err.strip().split("\r")[-1]  # the final state of the bar
+    assert bar.startswith("classify: 100%") and "120 rows" in bar and "rows/s" in bar
+    total = (tmp_path / source).stat().st_size if unit == "B" else 120  # bytes on disk (compressed) or rows
+    assert f"{total}/{total}" in bar
