@@ -27,7 +27,13 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.vocab import Vocab
 
-from ._loading import MODEL_THRESHOLDS_FILE, read_shipped_thresholds, resolve_model_source
+from ._loading import (
+    MODEL_THRESHOLDS_FILE,
+    is_local_source,
+    model_labels,
+    read_shipped_thresholds,
+    resolve_model_source,
+)
 from .core import EmotionClassifier, get_classifier
 from .errors import ConfigurationError, ModelLoadError
 from .labels import DEFAULT_MODEL, GOEMOTIONS_LABELS
@@ -85,22 +91,19 @@ _register_extensions()
 
 
 def _peek_labels(model: str) -> tuple[str, ...]:
-    """The model's labels without loading it: a local ``config.json``, else the GoEmotions labels.
+    """The model's labels without loading it: a local model's config, else the GoEmotions labels.
 
     spaCy reads ``labels`` while building and saving pipelines (``nlp.meta``), and the model
-    directory may be gone at that point (a saved pipeline with its own weights), so this never fails.
+    directory may be gone at that point (a saved pipeline with its own weights), so this never
+    fails, and it never goes to the hub from inside a factory.
     """
     try:
-        config_file = Path(resolve_model_source(model)) / "config.json"
-    except (ModelLoadError, OSError):
-        return GOEMOTIONS_LABELS
-    if not config_file.is_file():
-        return GOEMOTIONS_LABELS
-    try:
-        id2label = json.loads(config_file.read_text(encoding="utf-8")).get("id2label") or {}
-        return tuple(str(id2label[key]) for key in sorted(id2label, key=int)) or GOEMOTIONS_LABELS
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return GOEMOTIONS_LABELS
+        source = resolve_model_source(model)
+        if is_local_source(source):
+            return model_labels(source)
+    except (ModelLoadError, OSError, ValueError):
+        pass
+    return GOEMOTIONS_LABELS
 
 
 def _json_form(value: Any) -> Any:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +46,31 @@ TEXTS = [
 LABELS = list(GOEMOTIONS_LABELS)
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+def _env(**extra: str) -> dict[str, str]:
+    # One OpenMP thread unless a test asks for more: on a shared 2-core machine, threads that spin
+    # at OpenMP barriers while other processes hold the cores make the tiny model ~100x slower.
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", **extra}
 
 
-def _run_python(code: str, *, timeout: float = 120) -> str:
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Run this module's in-process inference on one thread (see _env), restoring the setting after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _run_python(code: str, *, timeout: float = 120, env: dict[str, str] | None = None) -> str:
     """Run code in a fresh interpreter; return its stdout, failing with its stderr.
 
     It runs in its own process group, so on a timeout its worker processes (n_process) die with it.
     """
     with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env(), start_new_session=True,
     ) as process:  # fmt: skip
         try:
             stdout, stderr = process.communicate(timeout=timeout)
@@ -171,6 +185,20 @@ def test_factory_loads_nothing_and_meta_and_save_work_without_the_model(tmp_path
     assert spacy.load(tmp_path / "pipeline").get_pipe("goemotions").policy.thresholds == {"joy": 0.3}
     with pytest.raises(ModelLoadError, match="not-there"):
         nlp("The model is needed now.")
+
+
+def test_a_model_with_other_labels(tmp_path: Path) -> None:
+    from spacy_goemotions.testing import build_tiny_model
+
+    model = str(build_tiny_model(tmp_path / "sentiment", labels=["positive", "negative"]))
+    with pytest.raises(ConfigurationError, match="'joy'"):  # checked against this model's labels
+        spacy.blank("en").add_pipe("goemotions", config={"model": model, "threshold": {"joy": 0.3}})
+    nlp = spacy.blank("en")
+    component = nlp.add_pipe("goemotions", config={"model": model, "threshold": {"negative": 0.0}})
+    assert component.labels == ("positive", "negative")  # from config.json, before any load
+    doc = nlp("Thank you so much!")
+    assert list(doc.cats) == ["positive", "negative"]
+    assert "negative" in doc._.emotions  # threshold 0.0 selects it whatever its score
 
 
 def test_factory_metadata() -> None:
@@ -340,10 +368,11 @@ def test_n_process_2_after_the_parent_used_the_model(tiny_model: str) -> None:
     out = _run_python(
         f"""
         import json, torch, spacy
+        torch.set_num_threads(2)  # the deadlock needs a multi-threaded OpenMP pool in the parent
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
         nlp.add_pipe("goemotions", config={{"model": {tiny_model!r}, "dtype": "float32", "per_sentence": True}})
-        texts = [("I love this so much. " * (5 + 7 * i)) for i in range(24)]
+        texts = [("I love this so much. " * (5 + 9 * i)) for i in range(10)]
         reference = [nlp(t) for t in texts]
         x = torch.randn(1500, 1500); (x @ x).relu().sum()
         piped = list(nlp.pipe(texts, n_process=2, batch_size=6))
@@ -355,6 +384,7 @@ def test_n_process_2_after_the_parent_used_the_model(tiny_model: str) -> None:
         }}))
         """,
         timeout=150,
+        env=_env(OMP_NUM_THREADS="2"),
     )
     result = json.loads(out.strip().splitlines()[-1])
     assert result["texts"] is True and result["emotions"] is True
