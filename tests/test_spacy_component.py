@@ -125,6 +125,8 @@ def test_entry_point_factory_and_config_file_in_fresh_process(tiny_model: str, t
     )
     out = _run_python(f"""
         import json, sys, spacy
+        scorer = spacy.registry.scorers.get("spacy_goemotions.scorer.v1")()  # the scorer entry point
+        assert scorer.__name__ == "score_emotions"
         nlp = spacy.blank("en")
         nlp.add_pipe("goemotions", config={{"model": {tiny_model!r}, "top_k": 2}})
         assert "spacy_goemotions.spacy_component" in sys.modules  # loaded through the entry point
@@ -526,6 +528,20 @@ def test_to_disk_from_disk_in_a_fresh_offline_process_after_deleting_the_model(o
         assert len(emotions) <= 2
     assert result["policy"]["thresholds"] == {"joy": 0.1}
     assert result["error"] is not None and "own-model" in result["error"]
+
+
+def test_a_loaded_pipeline_saves_again_elsewhere_and_over_itself(own_model: Path, tmp_path: Path) -> None:
+    _blank(str(own_model), save_weights=True, threshold="tuned").to_disk(tmp_path / "first")
+    shutil.rmtree(own_model)
+    first = spacy.load(tmp_path / "first")
+    expected = _cats_matrix([first(t) for t in TEXTS])
+    first.to_disk(tmp_path / "second")  # the weights now come from tmp_path/first
+    first.to_disk(tmp_path / "first")  # over itself: the model files must survive
+    for folder in ("first", "second"):
+        again = spacy.load(tmp_path / folder)
+        assert again.get_pipe("goemotions").classifier.model_name == str(tmp_path / folder / "goemotions" / "model")
+        np.testing.assert_allclose(_cats_matrix([again(t) for t in TEXTS]), expected, atol=1e-5)
+        assert json.loads((tmp_path / folder / "goemotions" / "cfg").read_text())["model"] == str(own_model)
 
 
 def test_to_bytes_from_bytes_with_and_without_weights(own_model: Path) -> None:
