@@ -451,7 +451,10 @@ def test_sigkill_mid_run_then_resume_is_byte_identical(tmp_path: Path, tiny_mode
     assert len(scores) == KILL_ROWS
 
 
-def test_sigint_stops_after_the_chunk_and_prints_the_resume_command(tmp_path: Path, tiny_model: str, slow_input: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_stops_after_the_chunk_and_prints_the_resume_command(
+    tmp_path: Path, tiny_model: str, slow_input: Path, signum: int
+) -> None:
     out = tmp_path / "out.parquet"
     args = [
         str(slow_input),
@@ -470,12 +473,12 @@ def test_sigint_stops_after_the_chunk_and_prints_the_resume_command(tmp_path: Pa
     )
     try:
         _wait_for_checkpoint(process, output_paths(out).checkpoint, chunks=1)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, stderr_bytes = process.communicate(timeout=SUBPROCESS_TIMEOUT)
     finally:
         process.kill()
     stderr = stderr_bytes.decode()
-    assert process.returncode == 130, stderr
+    assert process.returncode == 128 + signum, stderr
     assert "Resume with:" in stderr
     command = stderr.split("Resume with:\n", 1)[1].strip().splitlines()[0]
     words = shlex.split(command)
@@ -559,3 +562,23 @@ def test_progress_bar_shows_rows_per_second(
     assert bar.startswith("classify: 100%") and "120 rows" in bar and "rows/s" in bar
     total = (tmp_path / source).stat().st_size if unit == "B" else 120  # bytes on disk (compressed) or rows
     assert f"{total}/{total}" in bar
+
+
+def test_without_pyarrow_scores_are_formatted_by_numpy_with_the_same_values(
+    tmp_path: Path, tiny_model: str, clf: EmotionClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spacy_goemotions import batch_io
+
+    write_input(tmp_path / "in.csv", records(TEXTS))
+    monkeypatch.setattr(batch_io, "_has_pyarrow", lambda: False)
+    for name in ("out.csv", "out.jsonl"):
+        assert cli(str(tmp_path / "in.csv"), "-o", str(tmp_path / name), "--text-column", "text", *base_args(tiny_model)) == 0
+        _, scores, labels = read_output(tmp_path / name)
+        want_scores, want_labels = expected(clf, [text or None for text in TEXTS])
+        np.testing.assert_array_equal(scores, want_scores)
+        assert labels == want_labels
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as handle:
+        fields = [row[1:-1] for row in list(csv.reader(handle))[1:]]  # the score fields, as written
+    want_text = want_scores.astype(str)
+    want_text[np.isnan(want_scores)] = ""
+    assert fields == want_text.tolist()  # numpy's shortest float32 form ("1e-05", "1.0")
