@@ -103,6 +103,10 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
     """Run one engine in this process: returns timings, padding counts and the score matrix."""
     name, _, arg = spec.partition(":")
     device = options["device"]
+    if options.get("threads"):
+        import torch
+
+        torch.set_num_threads(options["threads"])
     result: dict[str, Any] = {"engine": spec, "rss_start_mb": rss_mb()}
     started = time.perf_counter()
     padding: tuple[int, int] | None = None
@@ -273,6 +277,18 @@ def build_table(rows: list[dict[str, Any]], reference: str | None, baselines: di
     return "\n".join(lines)
 
 
+def run_worker(engine: str, texts_file: Path, model: str, options: dict[str, Any], workdir: Path, tag: str, timeout: int) -> dict[str, Any]:
+    """Run one engine in a fresh subprocess; its result row (without scores)."""
+    job = {"engine": engine, "texts": str(texts_file), "model": model, "options": options,
+           "scores": str(workdir / f"{tag}.npy"), "result": str(workdir / f"{tag}.json")}  # fmt: skip
+    job_file = workdir / f"job-{tag}.json"
+    job_file.write_text(json.dumps(job), encoding="utf-8")
+    completed = subprocess.run([sys.executable, __file__, "--worker", str(job_file)], timeout=timeout, check=False)
+    if completed.returncode != 0:
+        return {"engine": engine, "skipped": f"failed with exit code {completed.returncode}"}
+    return json.loads(Path(job["result"]).read_text(encoding="utf-8"))
+
+
 def resolve_model(args: argparse.Namespace, workdir: Path) -> str:
     if args.skeleton:
         if not args.tokenizer:
@@ -300,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-dtype", default="float32", help="dtype of the pipeline and plain-loop baselines")
     parser.add_argument("--json", dest="json_out", help="also write the results as JSON here")
     parser.add_argument("--markdown", help="also write the table (and context) as markdown here")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads in every engine (default: torch's own, one per core)")
+    parser.add_argument("--pick-best-on", type=int, default=None, metavar="N",
+                        help="choose the best pipeline batch size (of the pipeline:B>1 engines) on the first N texts, "
+                             "then time only that one on all texts (saves time on slow machines)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per engine")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one engine from a job file
     args = parser.parse_args(argv)
@@ -318,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the data file is required")
     texts = read_texts(args.data, args.column, args.limit)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    options = {"device": args.device, "batch_size": args.batch_size, "max_tokens": args.max_tokens, "baseline_dtype": args.baseline_dtype}
+    options = {"threads": args.threads, "device": args.device, "batch_size": args.batch_size, "max_tokens": args.max_tokens, "baseline_dtype": args.baseline_dtype}
     rows: list[dict[str, Any]] = []
     scores: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="goemotions-bench-") as tmp:
@@ -332,21 +353,26 @@ def main(argv: list[str] | None = None) -> int:
         lengths = np.array([len(ids) for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"]])
         texts_file = workdir / "texts.json"
         texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        picked: dict[str, float] = {}
+        batched = [e for e in engines if e.startswith("pipeline:") and e != "pipeline:1"]
+        if args.pick_best_on and len(batched) > 1:
+            subset_file = workdir / "subset.json"
+            subset_file.write_text(json.dumps(texts[: args.pick_best_on]), encoding="utf-8")
+            for engine in batched:
+                row = run_worker(engine, subset_file, model, options, workdir, f"pick{len(picked)}", args.timeout)
+                if "seconds" in row:
+                    picked[engine] = min(args.pick_best_on, len(texts)) / row["seconds"]
+                    print(f"    pick: {engine} {picked[engine]:.1f} texts/s on {args.pick_best_on} texts", file=sys.stderr, flush=True)
+            if picked:
+                best_engine = max(picked, key=lambda e: picked[e])
+                engines = [e for e in engines if e not in batched or e == best_engine]
         for engine in engines:
-            job = {"engine": engine, "texts": str(texts_file), "model": model, "options": options,
-                   "scores": str(workdir / f"{len(rows)}.npy"), "result": str(workdir / f"{len(rows)}.json")}  # fmt: skip
-            job_file = workdir / f"job{len(rows)}.json"
-            job_file.write_text(json.dumps(job), encoding="utf-8")
             load_before = os.getloadavg()[0]
             print(f"[{time.strftime('%H:%M:%S')}] {engine} (load {load_before:.1f}) ...", file=sys.stderr, flush=True)
-            completed = subprocess.run([sys.executable, __file__, "--worker", str(job_file)], timeout=args.timeout, check=False)
-            if completed.returncode != 0:
-                rows.append({"engine": engine, "skipped": f"failed with exit code {completed.returncode}"})
-                continue
-            row = json.loads(Path(job["result"]).read_text(encoding="utf-8"))
+            row = run_worker(engine, texts_file, model, options, workdir, str(len(rows)), args.timeout)
             row["load_avg"] = [load_before, os.getloadavg()[0]]
             if "skipped" not in row:
-                scores[engine] = np.load(job["scores"])
+                scores[engine] = np.load(workdir / f"{len(rows)}.npy")
                 row["texts_per_s"] = len(texts) / row["seconds"]
                 row["tokens_per_s"] = int(lengths.sum()) / row["seconds"]
                 name, _, arg = engine.partition(":")
@@ -377,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     context = {
         "date": dt.datetime.now().isoformat(timespec="minutes"), "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "texts": len(texts), "tokens": int(lengths.sum()), "tokens_per_text": float(lengths.mean()),
-        "machine": machine_description(), "reference": reference,
+        "machine": machine_description(), "reference": reference, "threads": args.threads,
+        "pipeline_batch_pick": {"texts": args.pick_best_on, "texts_per_s": picked} if picked else None,
     }  # fmt: skip
     print(table)
     loads = [r["load_avg"] for r in rows if "load_avg" in r]

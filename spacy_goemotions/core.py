@@ -104,7 +104,7 @@ class EmotionClassifier:
         revision: hub revision (branch, tag or commit) to pin.
         device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
         dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
-        batch_size: most sequences per batch.
+        batch_size: most sequences per padded batch (packed batches are bounded by max_tokens alone).
         max_tokens: token budget per batch (rows x padded length); None picks one per device.
         max_length: most tokens per sequence, special tokens included (ModernBERT takes 8192).
         long_text: ``"truncate"`` longer texts, or ``"chunk"`` them into overlapping windows.
@@ -112,7 +112,7 @@ class EmotionClassifier:
         chunk_overlap: tokens shared by consecutive chunks (default: max_length // 8, 64 at 512).
         progress: True/False, or None for a bar on large inputs when stderr is a terminal.
         compile: run the model through ``torch.compile`` (dynamic shapes). ``"auto"`` compiles on
-            CPU for runs of at least ``AUTO_COMPILE_MIN_TOKENS`` tokens, where the ~80 s cold start
+            CPU in bfloat16 for runs of at least ``AUTO_COMPILE_MIN_TOKENS`` tokens, where the ~80 s cold start
             pays (and reuses a model already compiled in this process); ``True`` always; ``False`` never.
         prefetch: tokenize and pad the next batches on a background thread while the device
             computes; None (default) turns it on for CUDA, where it hides the tokenizer's cost.
@@ -364,8 +364,8 @@ class EmotionClassifier:
             return model
         if _backends.is_compiled(model):
             return _backends.compiled(model)
-        # "auto": measured to pay on CPU only (see benchmarks/README.md); a GPU run stays eager.
-        if loaded.device.type == "cpu" and estimated_tokens >= AUTO_COMPILE_MIN_TOKENS:
+        # "auto": measured to pay with bf16 on CPU (see benchmarks/README.md); elsewhere it stays eager.
+        if loaded.device.type == "cpu" and loaded.dtype == torch.bfloat16 and estimated_tokens >= AUTO_COMPILE_MIN_TOKENS:
             logger.info("Compiling the model for a run of ~%d tokens (compile='auto')", estimated_tokens)
             return _backends.compiled(model)
         return model
@@ -379,7 +379,9 @@ class EmotionClassifier:
         if not sequences:
             batches: list[npt.NDArray[np.intp]] = []
         elif packed:
-            batches = plan_packed_batches(lengths, self.effective_max_tokens, self.batch_size)
+            # Packed rows cost nothing beyond their tokens (no padding, no per-row tensor), so only the
+            # token budget bounds a packed batch; batch_size caps padded batches.
+            batches = plan_packed_batches(lengths, self.effective_max_tokens, len(lengths))
         else:
             batches = plan_batches(lengths, self.effective_max_tokens, self.batch_size, MIN_BATCH_EFFICIENCY)
         return _Window(offset, len(window), len(texts), row_owners, sequences, sequence_owners, lengths, batches)
