@@ -80,7 +80,7 @@ def plan_packed_batches(lengths: Sequence[int] | npt.NDArray[np.integer], max_to
     return batches
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def pad_batch(sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]], pad_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Right-pad token id lists into ``(input_ids, attention_mask)`` arrays."""
     lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
     width = int(lengths.max()) if len(lengths) else 0
@@ -88,13 +88,18 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[npt.NDAr
     input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
     if width:
         # One vectorised scatter instead of a Python loop per row: rows of a big GPU batch are many.
-        input_ids[attention_mask.astype(bool)] = np.fromiter(
-            (token for seq in sequences for token in seq), dtype=np.int64, count=int(lengths.sum())
-        )
+        input_ids[attention_mask.astype(bool)] = _concatenate(sequences)
     return input_ids, attention_mask
 
 
-def pack_batch(sequences: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+def _concatenate(sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]]) -> npt.NDArray[np.int64]:
+    """All token ids of ``sequences`` (lists or arrays) in one int64 array."""
+    if not sequences:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.asarray(seq, dtype=np.int64) for seq in sequences])
+
+
+def pack_batch(sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     """Concatenate token id lists into one row, for variable-length attention without padding.
 
     Returns:
@@ -105,7 +110,7 @@ def pack_batch(sequences: Sequence[Sequence[int]]) -> tuple[npt.NDArray[np.int64
     cu_seqlens = np.zeros(len(sequences) + 1, dtype=np.int32)
     np.cumsum(lengths, out=cu_seqlens[1:])
     total = int(cu_seqlens[-1])
-    input_ids = np.fromiter((token for seq in sequences for token in seq), dtype=np.int64, count=total)
+    input_ids = _concatenate(sequences)
     position_ids = np.arange(total, dtype=np.int64) - np.repeat(cu_seqlens[:-1].astype(np.int64), lengths)
     return input_ids[None, :], position_ids[None, :], cu_seqlens
 
@@ -119,7 +124,7 @@ class Batch:
     """
 
     indices: npt.NDArray[np.intp]
-    sequences: list[list[int]]
+    sequences: list[Any]  # token id lists or int32 arrays
     input_ids: torch.Tensor
     attention_mask: torch.Tensor | None = None
     position_ids: torch.Tensor | None = None
@@ -142,7 +147,7 @@ class Batch:
         return int(self.input_ids.numel())
 
 
-def build_batch(indices: npt.NDArray[np.intp], sequences: list[list[int]], pad_id: int, *, packed: bool = False, pin: bool = False) -> Batch:
+def build_batch(indices: npt.NDArray[np.intp], sequences: list[Any], pad_id: int, *, packed: bool = False, pin: bool = False) -> Batch:
     """Pad (or pack) ``sequences`` into CPU tensors; ``pin`` puts them in page-locked memory.
 
     Pinned memory lets the host-to-GPU copy run asynchronously (``non_blocking=True``), so the

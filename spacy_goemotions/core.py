@@ -31,6 +31,7 @@ LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
 CompileOption = Union[bool, Literal["auto"]]
 ScoreMatrix = npt.NDArray[np.float32]
+TokenIds = Union[npt.NDArray[np.int32], list[int]]
 
 #: Token budget per batch when ``max_tokens`` is not given. On CPU a small budget wins (the long
 #: tail of a sorted corpus otherwise forms a few huge padded batches); a GPU needs big batches.
@@ -46,6 +47,8 @@ AUTO_COMPILE_MIN_TOKENS = 1_000_000
 #: Each padded batch spends at least this share of its compute on real tokens (see plan_batches):
 #: on CPU compute is linear in padded tokens, and small batches of long texts still run efficiently.
 MIN_BATCH_EFFICIENCY = 0.97
+#: Texts per tokenizer call inside a window (bounds the tokenizer's transient memory).
+TOKENIZE_CHUNK = 8192
 #: Padded batches prepared ahead of the device when prefetching (each holds up to max_tokens tokens).
 PREFETCH_BATCHES = 4
 
@@ -311,8 +314,23 @@ class EmotionClassifier:
                 return full[:start], full[start + len(bare) :]
         return [], []
 
-    def _sequences(self, texts: list[str]) -> tuple[list[list[int]], npt.NDArray[np.intp]]:
-        """Token id sequences to run and, for each, the index of the text it belongs to."""
+    def _sequences(self, texts: list[str]) -> tuple[list[TokenIds], npt.NDArray[np.intp]]:
+        """Token id sequences to run and, for each, the index of the text it belongs to.
+
+        Texts are tokenized ``TOKENIZE_CHUNK`` at a time and each sequence is kept as a compact
+        int32 array: a tokenizer call holds rich per-token objects (offsets, strings) for every
+        text it encodes, and a Python list spends ~36 bytes per token, so a whole window of
+        65,536 texts at once would cost hundreds of MB for a moment.
+        """
+        sequences: list[TokenIds] = []
+        owners: list[npt.NDArray[np.intp]] = []
+        for start in range(0, len(texts), TOKENIZE_CHUNK):
+            chunk_sequences, chunk_owners = self._tokenize(texts[start : start + TOKENIZE_CHUNK])
+            sequences.extend(np.asarray(ids, dtype=np.int32) for ids in chunk_sequences)
+            owners.append(chunk_owners + start)
+        return sequences, np.concatenate(owners) if owners else np.zeros(0, dtype=np.intp)
+
+    def _tokenize(self, texts: list[str]) -> tuple[list[list[int]], npt.NDArray[np.intp]]:
         tokenizer = self.loaded.tokenizer
         if self.long_text == "truncate":
             encoded = tokenizer(texts, truncation=True, max_length=self.max_length, return_attention_mask=False,
@@ -511,7 +529,7 @@ class _Window:
     rows: int
     texts: int
     row_owners: npt.NDArray[np.intp]
-    sequences: list[list[int]]
+    sequences: list[TokenIds]
     sequence_owners: npt.NDArray[np.intp]
     lengths: npt.NDArray[np.int64]
     batches: list[npt.NDArray[np.intp]]

@@ -170,6 +170,16 @@ def test_core_error_in_the_tokenizing_thread_reaches_the_caller(tiny_model: str,
     assert threading.active_count() == before
 
 
+@pytest.mark.parametrize("long_text", ["truncate", "chunk"])
+def test_tokenizing_in_chunks_changes_nothing(tiny_model: str, monkeypatch: pytest.MonkeyPatch, long_text: str) -> None:
+    whole = classifier(tiny_model, long_text=long_text, max_length=16).run(TEXTS * 2 + ["extra"])
+    monkeypatch.setattr(core, "TOKENIZE_CHUNK", 3)  # chunk borders inside a window, and inside the duplicates
+    chunked = classifier(tiny_model, long_text=long_text, max_length=16).run(TEXTS * 2 + ["extra"])
+    np.testing.assert_array_equal(chunked.scores, whole.scores)
+    assert chunked.stats.sequences == whole.stats.sequences and chunked.stats.real_tokens == whole.stats.real_tokens
+    assert (long_text == "chunk") == (whole.stats.sequences > whole.stats.unique_texts)
+
+
 # --- out-of-memory: split and retry --------------------------------------------------------------
 
 
