@@ -18,7 +18,8 @@ T = TypeVar("T")
 
 
 def plan_batches(
-    lengths: Sequence[int] | npt.NDArray[np.integer], max_tokens: int, batch_size: int, min_efficiency: float = 0.0
+    lengths: Sequence[int] | npt.NDArray[np.integer], max_tokens: int, batch_size: int, min_efficiency: float = 0.0,
+    min_tokens: int = 0,
 ) -> list[npt.NDArray[np.intp]]:
     """Split sequence indices into batches sorted by length.
 
@@ -27,8 +28,10 @@ def plan_batches(
     ``rows <= batch_size`` and its padding efficiency (real tokens / ``rows x longest_length``)
     stays at least ``min_efficiency``. The last rule cuts the long tail of a corpus, where lengths
     change fast, into smaller batches instead of padding them; with it every batch, and so the
-    whole run, wastes at most ``1 - min_efficiency`` of its compute on padding. A sequence longer
-    than ``max_tokens`` gets a batch of its own.
+    whole run, wastes at most ``1 - min_efficiency`` of its compute on padding. The floor only cuts
+    a batch that already computes ``min_tokens`` tokens: tiny batches of short texts cost more in
+    per-call overhead than their few padding tokens. A sequence longer than ``max_tokens`` gets a
+    batch of its own.
 
     Returns:
         Index arrays into ``lengths``; together they hold every index exactly once.
@@ -50,7 +53,8 @@ def plan_batches(
             # efficiency of the batch made of the first k candidates, for every k; keep the longest prefix that passes
             real = np.cumsum(sorted_lengths[start : start + rows])
             efficiency = real / (longest * np.arange(1, rows + 1))
-            failing = np.flatnonzero(efficiency < min_efficiency)
+            # candidate k may be refused only if the batch before it already computes min_tokens
+            failing = np.flatnonzero((efficiency < min_efficiency) & (np.arange(rows) * longest >= min_tokens))
             if len(failing):
                 rows = max(1, int(failing[0]))
         batches.append(order[start : start + rows])

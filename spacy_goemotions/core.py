@@ -44,8 +44,9 @@ AUTO_PROGRESS_MIN_ROWS = 1000
 #: 75-80 s cold on 2 cores and about doubles bf16 throughput, so it pays after ~300k tokens; the
 #: margin covers noisy machines and a cold inductor cache.
 AUTO_COMPILE_MIN_TOKENS = 1_000_000
-#: Each padded batch spends at least this share of its compute on real tokens (see plan_batches):
-#: on CPU compute is linear in padded tokens, and small batches of long texts still run efficiently.
+#: On CPU each padded batch spends at least this share of its compute on real tokens (see
+#: plan_batches): compute is linear in padded tokens there, and small batches of long texts still run
+#: efficiently. Not applied on GPUs (unmeasured: small batches cost launches; packing avoids padding).
 MIN_BATCH_EFFICIENCY = 0.97
 #: Texts per tokenizer call inside a window (bounds the tokenizer's transient memory).
 TOKENIZE_CHUNK = 8192
@@ -401,7 +402,9 @@ class EmotionClassifier:
             # token budget bounds a packed batch; batch_size caps padded batches.
             batches = plan_packed_batches(lengths, self.effective_max_tokens, len(lengths))
         else:
-            batches = plan_batches(lengths, self.effective_max_tokens, self.batch_size, MIN_BATCH_EFFICIENCY)
+            floor = MIN_BATCH_EFFICIENCY if self.loaded.device.type == "cpu" else 0.0
+            budget = self.effective_max_tokens
+            batches = plan_batches(lengths, budget, self.batch_size, floor, min_tokens=budget // 8)
         return _Window(offset, len(window), len(texts), row_owners, sequences, sequence_owners, lengths, batches)
 
     def _stream(self, items: Sequence[str | None], stats: RunStats, packed: bool) -> Iterator[_Window | Batch]:
