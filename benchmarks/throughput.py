@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
 import json
 import os
 import platform
@@ -417,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     loads = [r["load_avg"] for r in rows if "load_avg" in r]
     print(f"\n{len(texts)} texts, {context['tokens_per_text']:.1f} tokens/text; reference: {reference}; "
-          f"1-min load average during the runs: {min(l for p in loads for l in p):.1f}-{max(l for p in loads for l in p):.1f}")  # fmt: skip
+          f"1-min load average during the runs: {min(x for p in loads for x in p):.1f}-{max(x for p in loads for x in p):.1f}")  # fmt: skip
     if args.markdown:
         Path(args.markdown).write_text(f"{table}\n\n```json\n{json.dumps(context, indent=2)}\n```\n", encoding="utf-8")
     if args.json_out:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -29,9 +29,9 @@ logger = logging.getLogger("spacy_goemotions")
 
 LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
-CompileOption = Union[bool, Literal["auto"]]
+CompileOption = bool | Literal["auto"]
 ScoreMatrix = npt.NDArray[np.float32]
-TokenIds = Union[npt.NDArray[np.int32], list[int]]
+TokenIds = npt.NDArray[np.int32] | list[int]
 
 #: Token budget per batch when ``max_tokens`` is not given. On CPU a small budget wins (the long
 #: tail of a sorted corpus otherwise forms a few huge padded batches); a GPU needs big batches.

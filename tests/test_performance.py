@@ -295,9 +295,9 @@ def test_pad_and_pack_batch_values() -> None:
 def cpu_packed_logits(model: Any, input_ids: torch.Tensor, position_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_length: int) -> torch.Tensor:
     """What flash-attn's varlen kernel computes, done one sequence at a time with the eager model."""
     bounds = cu_seqlens.tolist()
-    assert max_length == max(b - a for a, b in zip(bounds, bounds[1:]))
+    assert max_length == max(b - a for a, b in zip(bounds, bounds[1:], strict=False))
     parts = []
-    for start, end in zip(bounds, bounds[1:]):
+    for start, end in zip(bounds, bounds[1:], strict=False):
         assert position_ids[0, start:end].tolist() == list(range(end - start))
         parts.append(model.model(input_ids=input_ids[:, start:end]).last_hidden_state[0])
     hidden = torch.cat(parts)
