@@ -218,22 +218,43 @@ class EmotionClassifier:
         """Labels the policy selects in each score row (highest first); NaN rows give []."""
         return policy.select_labels(scores, self.labels, self.loaded.shipped_thresholds)
 
-    def scores(self, texts: Iterable[str | None], *, progress: bool | None = None) -> ScoreMatrix:
+    def scores(
+        self, texts: Iterable[str | None], *, progress: bool | None = None, out: ScoreMatrix | None = None
+    ) -> ScoreMatrix:
         """Score texts: an (n, len(labels)) float32 array in input order; None gives a NaN row.
+
+        Args:
+            texts: strings, or None for a missing text.
+            progress: show a progress bar (None: the classifier's setting).
+            out: an existing float32 array of shape (n, len(labels)) to fill and return instead of a
+                new one; any memory layout (e.g. the transpose of a column block a DataFrame will
+                own), so a caller can avoid holding the scores twice.
 
         Raises:
             TypeError: for an element that is neither a string nor None, naming its position.
+            ValueError: for an ``out`` of the wrong shape or dtype.
         """
-        return self.run(texts, progress=progress).scores
+        return self.run(texts, progress=progress, out=out).scores
 
-    def run(self, texts: Iterable[str | None], *, progress: bool | None = None) -> ScoringResult:
+    def run(
+        self, texts: Iterable[str | None], *, progress: bool | None = None, out: ScoreMatrix | None = None
+    ) -> ScoringResult:
         """Like :meth:`scores`, also returning the run's :class:`RunStats`."""
         items = texts if isinstance(texts, Sequence) and not isinstance(texts, str) else list(texts)
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not a single string: pass [text]")
         loaded = self.loaded
         stats = RunStats(rows=len(items))
-        output = np.full((len(items), len(loaded.labels)), np.nan, dtype=np.float32)
+        shape = (len(items), len(loaded.labels))
+        if out is None:
+            output = np.full(shape, np.nan, dtype=np.float32)
+        elif not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != np.float32:
+            got = f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}".strip()
+            raise ValueError(f"out must be a float32 numpy array of shape {shape}, got {got}; "
+                             f"e.g. out=np.empty({shape}, dtype=np.float32)")  # fmt: skip
+        else:
+            output = out
+            output.fill(np.nan)
         started = time.perf_counter()
         packed = self._use_packing(loaded)
         stats.packed = packed

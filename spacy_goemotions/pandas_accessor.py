@@ -15,7 +15,7 @@ import pandas as pd
 
 from .core import Aggregation, EmotionClassifier, LongTextPolicy, get_classifier
 from .labels import DEFAULT_MODEL
-from .thresholds import ThresholdSpec
+from .thresholds import ThresholdPolicy, ThresholdSpec
 
 __all__ = ["EmotionsDataFrameAccessor", "EmotionsSeriesAccessor", "texts_from_series"]
 
@@ -98,19 +98,25 @@ class EmotionsDataFrameAccessor:
         classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
         policy = classifier.policy(threshold, top_k)
         score_columns = [f"{prefix}{name}" for name in classifier.labels]
+        if labels_column in score_columns:
+            raise ValueError(f"labels_column={labels_column!r} is also the name of a score column; pick another, e.g. 'emotions'.")
         clashes = [name for name in [*score_columns, labels_column] if name in self._df.columns]
         if clashes:
             raise ValueError(
                 f"The output column(s) {clashes} already exist in the DataFrame and would be overwritten. "
                 f"Pass prefix= (e.g. prefix='emo_') and/or labels_column= to use other names."
             )
-        scores = classifier.scores(texts, progress=progress)
-        selected = classifier.select(scores, policy)
-        new_columns: dict[Hashable, Any] = {name: scores[:, i] for i, name in enumerate(score_columns)}
-        new_columns[labels_column] = _object_array(selected)
-        added = pd.DataFrame(new_columns, index=self._df.index)
+        # Memory stays flat in the number of rows: the core writes the scores straight into the
+        # (labels, rows) block the new DataFrame adopts without a copy (one float32 copy of the
+        # scores at any time), and the labels are selected a window at a time.
+        block = np.empty((len(score_columns), len(texts)), dtype=np.float32)
+        classifier.scores(texts, progress=progress, out=block.T)
+        del texts
+        selected = _select_in_windows(classifier, block.T, policy)
+        added = pd.DataFrame(block.T, columns=score_columns, copy=False)
+        added[labels_column] = selected
         # Positional join: the index may have duplicates or levels, and order must be kept as is.
-        return pd.concat([self._df.reset_index(drop=True), added.reset_index(drop=True)], axis=1).set_axis(self._df.index, axis=0)
+        return pd.concat([self._df.reset_index(drop=True), added], axis=1).set_axis(self._df.index, axis=0)
 
 
 @pd.api.extensions.register_series_accessor("emotions")
@@ -138,8 +144,10 @@ class EmotionsSeriesAccessor:
     ) -> pd.DataFrame:
         """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text)."""
         classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
-        scores = classifier.scores(texts_from_series(self._series), progress=progress)
-        return pd.DataFrame(scores, index=self._series.index, columns=list(classifier.labels))
+        texts = texts_from_series(self._series)
+        block = np.empty((len(classifier.labels), len(texts)), dtype=np.float32)
+        classifier.scores(texts, progress=progress, out=block.T)
+        return pd.DataFrame(block.T, index=self._series.index, columns=list(classifier.labels), copy=False)
 
     def labels(
         self,
@@ -162,6 +170,15 @@ class EmotionsSeriesAccessor:
         policy = classifier.policy(threshold, top_k)
         scores = classifier.scores(texts_from_series(self._series), progress=progress)
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")
+
+
+def _select_in_windows(classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192) -> np.ndarray:
+    """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
+    selected = np.empty(len(scores), dtype=object)
+    for start in range(0, len(scores), window):
+        for offset, row in enumerate(classifier.select(scores[start : start + window], policy)):
+            selected[start + offset] = row
+    return selected
 
 
 def _object_array(rows: list[list[str]]) -> np.ndarray:

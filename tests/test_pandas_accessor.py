@@ -119,3 +119,44 @@ def test_accessor_rejects_wrong_object() -> None:
 
     with pytest.raises(AttributeError, match="DataFrame"):
         EmotionsDataFrameAccessor(pd.Series([1]))  # type: ignore[arg-type]
+
+
+def test_classify_memory_beyond_its_output_is_flat_in_rows(tiny_model: str) -> None:
+    """Peak traced memory (numpy and Python objects) minus the added columns grows by a few bytes a
+    row (the list of texts handed to the core): the scores are written once, into the block the
+    result adopts, never copied by a concat. One more copy of the scores would add 112 bytes a row."""
+    import tracemalloc
+
+    def overhead(rows: int) -> float:
+        df = pd.DataFrame({"text": [f"text {i % 40}" for i in range(rows)]})  # 40 distinct: scoring is cheap
+        tracemalloc.start()
+        try:
+            out = classify(df, tiny_model, threshold=0.0, top_k=1)  # one label per row
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        added = out.memory_usage(deep=True, index=False).drop("text").sum()
+        return float(peak - added)
+
+    classify(pd.DataFrame({"text": TEXTS}), tiny_model)  # load the model outside the measurement
+    small, large = 20_000, 140_000  # both beyond the core's and the selection's fixed windows' warm-up
+    per_row = (overhead(large) - overhead(small)) / (large - small)
+    assert per_row < 56, f"{per_row:.0f} bytes per row beyond the output columns"
+
+
+def test_core_fills_a_caller_owned_array_of_any_layout(tiny_model: str, reference: np.ndarray) -> None:
+    classifier = EmotionClassifier(tiny_model, dtype="float32", progress=False)
+    block = np.zeros((len(GOEMOTIONS_LABELS), len(TEXTS) + 1), dtype=np.float32)
+    returned = classifier.scores([*TEXTS, None], out=block.T)
+    assert returned is not None and np.shares_memory(returned, block)
+    np.testing.assert_allclose(block.T[:-1], reference, atol=1e-6)
+    assert np.isnan(block.T[-1]).all()
+    with pytest.raises(ValueError, match=r"out must be a float32 numpy array of shape \(5, 28\)"):
+        classifier.scores(TEXTS, out=np.zeros((5, 28), dtype=np.float64))
+    with pytest.raises(ValueError, match="np.empty"):
+        classifier.scores(TEXTS, out=np.zeros((4, 28), dtype=np.float32))
+
+
+def test_labels_column_may_not_shadow_a_score_column(tiny_model: str) -> None:
+    with pytest.raises(ValueError, match="labels_column='joy'"):
+        classify(pd.DataFrame({"text": TEXTS}), tiny_model, labels_column="joy")
