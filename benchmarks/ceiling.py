@@ -50,7 +50,8 @@ def seconds_per_token(shapes: list[tuple[int, int, int]], tokens: int, dtype: to
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="a model's config.json (ModernBERT)")
-    parser.add_argument("--tokens-per-text", type=float, default=47.0, help="mean tokens per text incl. [CLS]/[SEP] (default 47: random_sample_10k)")
+    parser.add_argument("--tokens-per-text", type=float, default=47.0,
+                        help="mean tokens per text incl. [CLS]/[SEP] (default 47: random_sample_10k)")  # fmt: skip
     parser.add_argument("--tokens", type=int, default=4096, help="rows per matrix product (the CPU token budget; default 4096)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--dtypes", default="float32,bfloat16")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,16 +98,18 @@ class EmotionsDataFrameAccessor:
         policy = classifier.policy(threshold, top_k)
         score_columns = [f"{prefix}{name}" for name in classifier.labels]
         if labels_column in score_columns:
-            raise ValueError(f"labels_column={labels_column!r} is also the name of a score column; pick another, e.g. 'emotions'.")
+            raise ValueError(
+                f"labels_column={labels_column!r} is also the name of a score column; pick another, e.g. 'emotions'."
+            )
         clashes = [name for name in [*score_columns, labels_column] if name in self._df.columns]
         if clashes:
             raise ValueError(
                 f"The output column(s) {clashes} already exist in the DataFrame and would be overwritten. "
                 f"Pass prefix= (e.g. prefix='emo_') and/or labels_column= to use other names."
             )
-        # Memory stays flat in the number of rows: the core writes the scores straight into the
-        # (labels, rows) block the new DataFrame adopts without a copy (one float32 copy of the
-        # scores at any time), and the labels are selected a window at a time.
+        # The scores exist once: the core writes them straight into the (labels, rows) block the new
+        # DataFrame adopts without a copy, and the labels are selected a window at a time, so memory
+        # beyond the output columns does not scale with the rows (benchmarks/memory.py).
         block = np.empty((len(score_columns), len(texts)), dtype=np.float32)
         classifier.scores(texts, progress=progress, out=block.T)
         del texts
@@ -172,7 +173,9 @@ class EmotionsSeriesAccessor:
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")
 
 
-def _select_in_windows(classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192) -> np.ndarray:
+def _select_in_windows(
+    classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192
+) -> np.ndarray:
     """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
     selected = np.empty(len(scores), dtype=object)
     for start in range(0, len(scores), window):

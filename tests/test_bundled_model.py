@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_file
 
 from spacy_goemotions import EmotionClassifier, bundled_model_names, tune_thresholds
 from spacy_goemotions._loading import BUNDLED_MODELS_DIR
 from spacy_goemotions.labels import GOEMOTIONS_LABELS
-
-from conftest import shared_file
 
 MODEL = "goemotions-small"
 MODEL_DIR = BUNDLED_MODELS_DIR / MODEL
@@ -77,7 +76,7 @@ def test_core_top_label(classifier: EmotionClassifier, text: str, label: str) ->
 def test_core_tuned_selection(classifier: EmotionClassifier) -> None:
     texts = [text for text, _ in CLEAR_SENTENCES]
     selected = classifier.select(classifier.scores(texts), classifier.policy("tuned"))
-    for (text, label), labels in zip(CLEAR_SENTENCES, selected):
+    for (text, label), labels in zip(CLEAR_SENTENCES, selected, strict=True):
         assert label in labels, f"{text!r}: tuned thresholds selected {labels}, expected {label!r} among them"
 
 
@@ -102,7 +101,7 @@ def test_pandas_accessor() -> None:
     frame = pd.DataFrame({"text": [text for text, _ in CLEAR_SENTENCES] + [None]}, dtype=object)
     result = frame.emotions.classify("text", model=MODEL, threshold="tuned", device="cpu")
     assert len(result) == len(frame) and list(result.index) == list(frame.index)
-    for (text, label), labels in zip(CLEAR_SENTENCES, result["emotions"]):
+    for (text, label), labels in zip(CLEAR_SENTENCES, result["emotions"].iloc[:-1], strict=True):
         assert label in labels, f"{text!r}: {labels}"
     assert list(result["emotions"].iloc[-1]) == []  # a missing text gets no label, not a crash
     assert result.loc[0, "gratitude"] > 0.5
@@ -113,7 +112,7 @@ def test_spacy_component() -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("goemotions", config={"model": MODEL, "threshold": "tuned", "device": "cpu"})
     texts = [text for text, _ in CLEAR_SENTENCES]
-    for doc, (text, label) in zip(nlp.pipe(texts), CLEAR_SENTENCES):
+    for doc, (text, label) in zip(nlp.pipe(texts), CLEAR_SENTENCES, strict=True):
         assert label in doc._.emotions, f"{text!r}: {doc._.emotions}"
         assert max(doc.cats, key=doc.cats.get) == label
 
@@ -183,15 +182,16 @@ def test_readme_main_job_runs_offline_on_the_example_file() -> None:
     assert command.startswith("python examples/pandas_quickstart.py") and "goemotions-small" in command
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, *command.split()[1:]], cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, *command.split()[1:]],
+        cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     shown = readme.split("```text\n", 1)[1].split("```", 1)[0]
     # Same rows, same top label, same top score to 0.02: a CPU without bf16 units runs float32
     # and may move a score by a few thousandths (and a label sitting on its threshold).
     ran, expected = done.stdout.strip().splitlines(), shown.strip().splitlines()
     assert len(ran) == len(expected) and ran[0].split() == expected[0].split()
-    for got, want in zip(ran[1:], expected[1:]):
+    for got, want in zip(ran[1:], expected[1:], strict=True):
         (got_text, got_labels), (want_text, want_labels) = (line.rsplit("[", 1) for line in (got, want))
         assert got_text.strip() == want_text.strip()
         assert got_labels.split("]")[0].split(",")[0] == want_labels.split("]")[0].split(",")[0]
