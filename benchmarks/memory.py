@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from throughput import peak_rss_mb, rss_mb  # same folder: scripts run as python benchmarks/memory.py
 
 VOCABULARY = (
     "happy sad angry love hate thanks sorry wow great awful funny weird good bad really very so not "
@@ -41,23 +42,6 @@ def synthetic_texts(rows: int, seed: int = 0) -> list[str]:
     return texts
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm", encoding="ascii") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def peak_mb() -> float:
-    """Peak RSS of this process in MB. VmHWM, not getrusage: ru_maxrss survives fork+exec, so a
-    subprocess would report its parent's peak."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def measure(rows: int, model: str) -> dict[str, float]:
     import pandas as pd
 
@@ -69,12 +53,12 @@ def measure(rows: int, model: str) -> dict[str, float]:
     frame = pd.DataFrame({"text": pd.Series(synthetic_texts(rows), dtype=object)})
     after_input = rss_mb()
     input_mb = frame.memory_usage(deep=True).sum() / 2**20
-    peak_before = peak_mb()
+    peak_before = peak_rss_mb()
     started = time.perf_counter()
     out = frame.emotions.classify("text", model=model, progress=False)
     seconds = time.perf_counter() - started
     output_mb = out.memory_usage(deep=True).sum() / 2**20 - input_mb  # the added score and label columns
-    peak = peak_mb()
+    peak = peak_rss_mb()
     return {
         "rows": rows, "seconds": seconds, "rss_after_model_mb": after_model, "input_frame_mb": input_mb,
         "rss_after_input_mb": after_input, "output_columns_mb": output_mb, "peak_rss_mb": max(peak, peak_before),
