@@ -9,6 +9,7 @@ compile caches are its own), and prints one markdown table:
 Engines (``--engines``, comma-separated ``NAME:ARG``):
   core:DTYPE           EmotionClassifier(...).run(texts), compile=False
   core-compile:DTYPE   the same with compile=True (compile time is reported as warm-up)
+  core-openvino:DTYPE  the same with backend="openvino" (needs the openvino extra; conversion is warm-up)
   pandas:DTYPE         df.emotions.classify(column)
   spacy:DTYPE          nlp.pipe(texts) with the "goemotions" component (skipped if not installed)
   pipeline:BATCH       transformers.pipeline("text-classification", top_k=None, function_to_apply="sigmoid"),
@@ -119,7 +120,7 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
     padding: tuple[int, int] | None = None
     extra: dict[str, Any] = {}
 
-    if name in ("core", "core-compile", "pandas", "spacy"):
+    if name in ("core", "core-compile", "core-openvino", "pandas", "spacy"):
         from spacy_goemotions import EmotionClassifier
         from spacy_goemotions.core import RunStats
 
@@ -134,8 +135,9 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
 
         EmotionClassifier.run = counting_run  # type: ignore[method-assign]
         core_options = {"device": device, "dtype": arg, "batch_size": options["batch_size"], "max_tokens": options["max_tokens"]}
-        if name in ("core", "core-compile"):
-            classifier = EmotionClassifier(model, **core_options, compile=name == "core-compile", progress=False)
+        if name in ("core", "core-compile", "core-openvino"):
+            backend = "openvino" if name == "core-openvino" else "torch"
+            classifier = EmotionClassifier(model, **core_options, compile=name == "core-compile", backend=backend, progress=False)
             extra["compile_s"] = round(classifier.warmup(), 1)
             classifier.scores(texts[:WARMUP_TEXTS])
 
@@ -171,6 +173,12 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
             loaded = nlp.get_pipe("goemotions")._classifier.loaded  # type: ignore[attr-defined]
         labels = loaded.labels
         extra["dtype"] = str(loaded.dtype).removeprefix("torch.")
+        if name == "core-openvino":  # the torch model is float32; OpenVINO picks the precision it runs in
+            import torch
+
+            from spacy_goemotions import _openvino
+
+            extra["dtype"] = "openvino-" + _openvino.module_for(loaded.model, arg, torch.get_num_threads()).precision
         result["warmup_s"] = time.perf_counter() - started
         seen.clear()
         timed = time.perf_counter()

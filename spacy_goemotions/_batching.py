@@ -17,9 +17,21 @@ import torch
 T = TypeVar("T")
 
 
+def row_bucket(rows: int) -> int:
+    """The largest of a fixed set of row counts that is at most ``rows``.
+
+    1-8 stay as they are; above that the set has four steps per doubling (8, 10, 12, 14, 16, 20, 24,
+    28, 32, 40, ...), so at most 1/5 of a batch's rows move to the next batch.
+    """
+    if rows <= 8:
+        return rows
+    step = 1 << (rows.bit_length() - 3)
+    return rows - rows % step
+
+
 def plan_batches(
     lengths: Sequence[int] | npt.NDArray[np.integer], max_tokens: int, batch_size: int, min_efficiency: float = 0.0,
-    min_tokens: int = 0,
+    min_tokens: int = 0, bucket_rows: bool = False,
 ) -> list[npt.NDArray[np.intp]]:
     """Split sequence indices into batches sorted by length.
 
@@ -32,6 +44,13 @@ def plan_batches(
     a batch that already computes ``min_tokens`` tokens: tiny batches of short texts cost more in
     per-call overhead than their few padding tokens. A sequence longer than ``max_tokens`` gets a
     batch of its own.
+
+    ``bucket_rows``: a batch cut short by the efficiency floor takes :func:`row_bucket` rows, the rest
+    start the next batch. Full batches already have one row count per length; cut batches otherwise
+    have any count, and new batch shapes cost native memory on CPU (oneDNN keeps a kernel per matrix
+    shape, ~1 MB per shape for ModernBERT-base, and the heap keeps buffers of every size met). Measured
+    (benchmarks/README.md): 45% less memory growth over a million new texts, same speed. The last
+    batch of the input is never cut further (small calls would pay an extra forward pass).
 
     Returns:
         Index arrays into ``lengths``; together they hold every index exactly once.
@@ -48,7 +67,8 @@ def plan_batches(
     total = len(order)
     while start < total:
         longest = max(int(sorted_lengths[start]), 1)
-        rows = max(1, min(batch_size, max_tokens // longest, total - start))
+        available = min(batch_size, max_tokens // longest, total - start)
+        rows = max(1, available)
         if min_efficiency > 0.0 and rows > 1:
             # efficiency of the batch made of the first k candidates, for every k; keep the longest prefix that passes
             real = np.cumsum(sorted_lengths[start : start + rows])
@@ -57,6 +77,8 @@ def plan_batches(
             failing = np.flatnonzero((efficiency < min_efficiency) & (np.arange(rows) * longest >= min_tokens))
             if len(failing):
                 rows = max(1, int(failing[0]))
+        if bucket_rows and rows < available:
+            rows = row_bucket(rows)
         batches.append(order[start : start + rows])
         start += rows
     return batches

@@ -29,7 +29,8 @@ _RESUME_OPTIONS = (
     ("threshold", "--threshold"), ("top_k", "--top-k"), ("keep_columns", "--keep-columns"), ("all_columns", "--all-columns"),
     ("prefix", "--prefix"), ("labels_column", "--labels-column"), ("input_format", "--input-format"),
     ("format", "--format"), ("chunk_rows", "--chunk-rows"), ("on_bad_lines", "--on-bad-lines"), ("device", "--device"),
-    ("dtype", "--dtype"), ("batch_size", "--batch-size"), ("max_tokens", "--max-tokens"), ("max_length", "--max-length"),
+    ("dtype", "--dtype"), ("backend", "--backend"), ("batch_size", "--batch-size"), ("max_tokens", "--max-tokens"),
+    ("max_length", "--max-length"),
     ("long_text", "--long-text"), ("aggregate", "--aggregate"), ("no_progress", "--no-progress"),
 )  # fmt: skip
 
@@ -72,6 +73,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--on-bad-lines", choices=("error", "skip"), default="error", help=bad_lines_help)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps (default auto)")
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16 (default auto)")
+    parser.add_argument("--backend", default="torch", choices=("torch", "openvino"),
+                        help="torch (default), or openvino: the fastest CPU path (pip install 'spacy-goemotions[openvino]')")
     parser.add_argument("--batch-size", type=int, default=256, help="most sequences per batch (default 256)")
     parser.add_argument("--max-tokens", type=int, help="token budget per batch (default per device)")
     parser.add_argument("--max-length", type=int, default=512, help="most tokens per sequence (default 512)")
@@ -171,7 +174,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         classifier = EmotionClassifier(
             args.model, revision=args.revision, device=args.device, dtype=args.dtype, batch_size=args.batch_size,
             max_tokens=args.max_tokens, max_length=args.max_length, long_text=args.long_text, aggregate=args.aggregate,
-            progress=False,
+            progress=False, backend=args.backend,
         )  # fmt: skip
         policy = classifier.policy(_threshold(args.threshold), args.top_k)
         with _signals_stop(stop):

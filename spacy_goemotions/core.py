@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from . import _backends
+from . import _backends, _openvino
 from ._batching import Batch, build_batch, plan_batches, plan_packed_batches, prefetch, split_batch
 from ._loading import LoadedModel, load_model
 from ._text import repair_text
@@ -30,6 +30,7 @@ logger = logging.getLogger("spacy_goemotions")
 LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
 CompileOption = bool | Literal["auto"]
+Backend = Literal["torch", "openvino"]
 ScoreMatrix = npt.NDArray[np.float32]
 TokenIds = npt.NDArray[np.int32] | list[int]
 
@@ -85,6 +86,19 @@ class ScoringResult:
     stats: RunStats = field(default_factory=RunStats)
 
 
+def _check_openvino_options(device: str, compile: CompileOption, packing: bool | None) -> None:
+    """backend='openvino' runs on CPU without torch.compile or packing: say so now, not mid-run."""
+    _openvino.require_openvino()
+    if not isinstance(device, str) or device.strip().lower() not in ("auto", "cpu"):
+        raise ConfigurationError(
+            f"backend='openvino' runs on the CPU, got device={device!r}. Use device='cpu', or backend='torch' for GPUs."
+        )
+    if compile is True or packing is True:
+        raise ConfigurationError(
+            "backend='openvino' compiles the model itself; drop compile=True / packing=True, or use backend='torch'."
+        )
+
+
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigurationError(f"{name} must be one of {choices}, got {value!r}. Example: {name}={choices[0]!r}")
@@ -123,6 +137,9 @@ class EmotionClassifier:
         packing: run batches as one row of concatenated texts without padding, through
             flash-attn's variable-length kernel; None (default) turns it on where it works (CUDA,
             ``flash_attn`` importable, a ModernBERT classifier); True insists (error otherwise).
+        backend: ``"torch"`` (default), or ``"openvino"``: the same model converted once per process
+            and run by OpenVINO on CPU (``pip install 'spacy-goemotions[openvino]'``); the fastest
+            CPU path where the CPU has bf16 (AVX512-BF16 or AMX). ``dtype`` picks its precision.
 
     Example:
         >>> clf = EmotionClassifier("goemotions-small")            # doctest: +SKIP
@@ -147,6 +164,7 @@ class EmotionClassifier:
         compile: CompileOption = "auto",
         prefetch: bool | None = None,
         packing: bool | None = None,
+        backend: Backend = "torch",
     ) -> None:
         if not isinstance(model, (str, Path)) or not str(model):
             raise ConfigurationError(f"model must be a hub id, a directory or a bundled name, got {model!r}")
@@ -178,9 +196,13 @@ class EmotionClassifier:
         for name, value in (("prefetch", prefetch), ("packing", packing)):
             if value not in (None, True, False) or not isinstance(value, (bool, type(None))):
                 raise ConfigurationError(f"{name} must be True, False or None (automatic), got {value!r}. Example: {name}=None")
+        _check_choice("backend", backend, get_args(Backend))
+        if backend == "openvino":
+            _check_openvino_options(device, compile, packing)
         self.compile: CompileOption = compile
         self.prefetch = prefetch
         self.packing = packing
+        self.backend: Backend = backend
         # Fail now, not at the first batch: device and dtype names are checked without loading.
         from ._device import resolve_device, resolve_dtype
 
@@ -190,14 +212,17 @@ class EmotionClassifier:
     def __repr__(self) -> str:
         return (
             f"EmotionClassifier(model={self.model_name!r}, revision={self.revision!r}, device={self.device_spec!r}, "
-            f"dtype={self.dtype_spec!r}, long_text={self.long_text!r}, compile={self.compile!r})"
+            f"dtype={self.dtype_spec!r}, long_text={self.long_text!r}, compile={self.compile!r}, backend={self.backend!r})"
         )
 
     @property
     def loaded(self) -> LoadedModel:
         """The loaded model (loads it on first access)."""
         if self._loaded is None:
-            self._loaded = load_model(self.model_name, self.revision, self.device_spec, self.dtype_spec)
+            if self.backend == "openvino":  # OpenVINO converts the float32 model and picks its own precision
+                self._loaded = load_model(self.model_name, self.revision, "cpu", "float32")
+            else:
+                self._loaded = load_model(self.model_name, self.revision, self.device_spec, self.dtype_spec)
         return self._loaded
 
     @property
@@ -394,8 +419,10 @@ class EmotionClassifier:
         return supported
 
     def _choose_module(self, loaded: LoadedModel, estimated_tokens: float) -> torch.nn.Module:
-        """The eager model, or its compiled twin when this run should use (or build) it."""
+        """The eager model, its compiled twin when this run should use (or build) it, or the OpenVINO module."""
         model = loaded.model
+        if self.backend == "openvino":
+            return _openvino.module_for(model, self.dtype_spec, torch.get_num_threads())  # type: ignore[return-value]
         if self.compile is False or _backends.supports_packing(model, loaded.device):
             return model
         if self.compile is True:
@@ -423,9 +450,10 @@ class EmotionClassifier:
             # token budget bounds a packed batch; batch_size caps padded batches.
             batches = plan_packed_batches(lengths, self.effective_max_tokens, len(lengths))
         else:
-            floor = MIN_BATCH_EFFICIENCY if self.loaded.device.type == "cpu" else 0.0
+            on_cpu = self.loaded.device.type == "cpu"
             budget = self.effective_max_tokens
-            batches = plan_batches(lengths, budget, self.batch_size, floor, min_tokens=budget // 8)
+            floor = MIN_BATCH_EFFICIENCY if on_cpu else 0.0
+            batches = plan_batches(lengths, budget, self.batch_size, floor, min_tokens=budget // 8, bucket_rows=on_cpu)
         return _Window(offset, len(window), len(texts), row_owners, sequences, sequence_owners, lengths, batches)
 
     def _stream(self, items: Sequence[str | None], stats: RunStats, packed: bool) -> Iterator[_Window | Batch]:
@@ -480,7 +508,7 @@ class EmotionClassifier:
             done_rows = rows_now
         if current is not None:
             self._finish_window(current, output, stats)
-        stats.compiled = run is not None and run.module is not loaded.model
+        stats.compiled = run is not None and isinstance(run.module, torch.nn.Module) and run.module is not loaded.model
 
     def _finish_window(self, window: _Window, output: ScoreMatrix, stats: RunStats) -> None:
         stats.sequences += len(window.sequences)
@@ -519,7 +547,7 @@ class EmotionClassifier:
             return np.concatenate([self._run_batch(first, run), self._run_batch(second, run)])
         except Exception as error:
             eager = self.loaded.model
-            if run.module is eager or self.compile is True:
+            if run.module is eager or self.compile is True or self.backend != "torch":
                 raise
             # compile="auto" must never make a run fail that the eager model would finish.
             _backends.mark_compile_failed(eager, error)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 
 from . import pandas_accessor as _pandas_accessor  # noqa: F401  (registers df.emotions, used per partition)
 from ._loading import model_labels
-from .core import Aggregation, LongTextPolicy
+from .core import Aggregation, Backend, LongTextPolicy
 from .errors import ConfigurationError, MissingExtraError
 from .labels import DEFAULT_MODEL
 from .thresholds import ThresholdPolicy, ThresholdSpec
@@ -90,6 +90,7 @@ class EmotionsDaskAccessor:
         aggregate: Aggregation = "max",
         progress: bool | None = None,
         labels: Sequence[str] | None = None,
+        backend: Backend = "torch",
     ) -> dd.DataFrame:
         """Lazily score ``column``; the result computes to what ``df.emotions.classify`` returns.
 
@@ -123,6 +124,8 @@ class EmotionsDaskAccessor:
             raise ConfigurationError(
                 f"Unknown device {device!r}. Choose one of auto, cpu, cuda, cuda:N, mps. Example: device='cuda'"
             )
+        if backend not in get_args(Backend):
+            raise ConfigurationError(f"backend must be one of {get_args(Backend)}, got {backend!r}. Example: backend='openvino'")
         label_names = _label_names(model, revision, labels)
         # Fail while building the graph, not in the first task: the policy depends only on the labels.
         ThresholdPolicy.from_spec(threshold, top_k, labels=label_names)
@@ -137,7 +140,7 @@ class EmotionsDaskAccessor:
             "model": str(model), "revision": revision, "threshold": threshold, "top_k": top_k, "prefix": prefix,
             "labels_column": labels_column, "device": device, "dtype": dtype, "batch_size": batch_size,
             "max_tokens": max_tokens, "max_length": max_length, "long_text": long_text, "aggregate": aggregate,
-            "progress": progress,
+            "progress": progress, "backend": backend,
         }  # fmt: skip
         meta = _output_meta(self._ddf._meta, score_columns, labels_column)
         lazy: dd.DataFrame = self._ddf.map_partitions(classify_partition, column, options, list(meta.columns), meta=meta)  # type: ignore[no-untyped-call]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import Aggregation, EmotionClassifier, LongTextPolicy, get_classifier
+from .core import Aggregation, Backend, EmotionClassifier, LongTextPolicy, get_classifier
 from .labels import DEFAULT_MODEL
 from .thresholds import ThresholdPolicy, ThresholdSpec
 
@@ -44,12 +44,12 @@ def texts_from_series(series: pd.Series) -> list[str | None]:
 
 def _classifier(
     model: str | Path, revision: str | None, device: str, dtype: str, batch_size: int,
-    max_tokens: int | None, max_length: int, long_text: LongTextPolicy, aggregate: Aggregation,
+    max_tokens: int | None, max_length: int, long_text: LongTextPolicy, aggregate: Aggregation, backend: Backend,
 ) -> EmotionClassifier:  # fmt: skip
     """The shared, cached core classifier for these options (the model itself loads once per process)."""
     return get_classifier(
         model, revision=revision, device=device, dtype=dtype, batch_size=batch_size, max_tokens=max_tokens,
-        max_length=max_length, long_text=long_text, aggregate=aggregate,
+        max_length=max_length, long_text=long_text, aggregate=aggregate, backend=backend,
     )  # fmt: skip
 
 
@@ -80,6 +80,7 @@ class EmotionsDataFrameAccessor:
         long_text: LongTextPolicy = "truncate",
         aggregate: Aggregation = "max",
         progress: bool | None = None,
+        backend: Backend = "torch",
     ) -> pd.DataFrame:
         """Score ``column`` and return a NEW DataFrame: the original columns, one float32 column per
         label (named ``prefix + label``) and ``labels_column`` (the labels the policy selects,
@@ -94,7 +95,9 @@ class EmotionsDataFrameAccessor:
         if isinstance(series, pd.DataFrame):
             raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
         texts = texts_from_series(series)
-        classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
+        classifier = _classifier(
+            model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate, backend
+        )
         policy = classifier.policy(threshold, top_k)
         score_columns = [f"{prefix}{name}" for name in classifier.labels]
         if labels_column in score_columns:
@@ -142,9 +145,12 @@ class EmotionsSeriesAccessor:
         long_text: LongTextPolicy = "truncate",
         aggregate: Aggregation = "max",
         progress: bool | None = None,
+        backend: Backend = "torch",
     ) -> pd.DataFrame:
         """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text)."""
-        classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
+        classifier = _classifier(
+            model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate, backend
+        )
         texts = texts_from_series(self._series)
         block = np.empty((len(classifier.labels), len(texts)), dtype=np.float32)
         classifier.scores(texts, progress=progress, out=block.T)
@@ -165,9 +171,12 @@ class EmotionsSeriesAccessor:
         long_text: LongTextPolicy = "truncate",
         aggregate: Aggregation = "max",
         progress: bool | None = None,
+        backend: Backend = "torch",
     ) -> pd.Series:
         """A Series of label lists (highest score first), aligned to the Series index."""
-        classifier = _classifier(model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate)
+        classifier = _classifier(
+            model, revision, device, dtype, batch_size, max_tokens, max_length, long_text, aggregate, backend
+        )
         policy = classifier.policy(threshold, top_k)
         scores = classifier.scores(texts_from_series(self._series), progress=progress)
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from . import pandas_accessor as _pandas_accessor  # noqa: F401  (registers df.emotions, used per batch)
-from .core import Aggregation, LongTextPolicy, get_classifier
+from .core import Aggregation, Backend, LongTextPolicy, get_classifier
 from .errors import MissingExtraError
 from .labels import DEFAULT_MODEL
 from .thresholds import ThresholdSpec
@@ -52,7 +52,7 @@ class EmotionPredictor:
     Args:
         column: the text column.
         model, revision, threshold, top_k, prefix, labels_column, device, dtype, batch_size,
-        max_tokens, max_length, long_text, aggregate, progress: as in ``df.emotions.classify``.
+        max_tokens, max_length, long_text, aggregate, progress, backend: as in ``df.emotions.classify``.
             ``batch_size`` is the model's batch (sequences per forward pass), not Ray's batch size.
 
     Raises:
@@ -82,19 +82,20 @@ class EmotionPredictor:
         long_text: LongTextPolicy = "truncate",
         aggregate: Aggregation = "max",
         progress: bool | None = None,
+        backend: Backend = "torch",
     ) -> None:
         self.column = column
         self.options: dict[str, Any] = {
             "model": str(model), "revision": revision, "threshold": threshold, "top_k": top_k, "prefix": prefix,
             "labels_column": labels_column, "device": device, "dtype": dtype, "batch_size": batch_size,
             "max_tokens": max_tokens, "max_length": max_length, "long_text": long_text, "aggregate": aggregate,
-            "progress": progress,
+            "progress": progress, "backend": backend,
         }  # fmt: skip
         # Load now (once per actor) and check the policy, so a bad model or threshold fails at
         # actor start. The pandas accessor then finds this same classifier in the core's cache.
         classifier = get_classifier(
             model, revision=revision, device=device, dtype=dtype, batch_size=batch_size, max_tokens=max_tokens,
-            max_length=max_length, long_text=long_text, aggregate=aggregate,
+            max_length=max_length, long_text=long_text, aggregate=aggregate, backend=backend,
         )  # fmt: skip
         classifier.policy(threshold, top_k)
         self.labels = classifier.labels

@@ -51,6 +51,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "revision": None,
     "device": "auto",
     "dtype": "auto",
+    "backend": "torch",
     "batch_size": 256,
     "max_tokens": None,
     "max_length": 512,
@@ -151,6 +152,7 @@ class EmotionComponent(Pipe):
         revision: str | None = None,
         device: str = "auto",
         dtype: str = "auto",
+        backend: str = "torch",
         batch_size: int = 256,
         max_tokens: int | None = None,
         max_length: int = 512,
@@ -178,7 +180,7 @@ class EmotionComponent(Pipe):
         self._config_model = str(model)
         self._threshold_spec = _json_form(threshold)
         self._options: dict[str, Any] = {
-            "device": device, "dtype": dtype, "batch_size": batch_size, "max_tokens": max_tokens,
+            "device": device, "dtype": dtype, "backend": backend, "batch_size": batch_size, "max_tokens": max_tokens,
             "max_length": max_length, "long_text": long_text, "aggregate": aggregate,
         }  # fmt: skip
         self._use_model(model, revision)  # validates every core option, loads nothing
@@ -401,6 +403,7 @@ def make_goemotions(
     revision: str | None,
     device: str,
     dtype: str,
+    backend: str,
     batch_size: int,
     max_tokens: int | None,
     max_length: int,
@@ -422,7 +425,7 @@ def make_goemotions(
         >>> nlp.add_pipe("goemotions", config={"threshold": "model_card", "top_k": 3})  # doctest: +SKIP
     """
     return EmotionComponent(
-        nlp.vocab, name, model=model, revision=revision, device=device, dtype=dtype, batch_size=batch_size,
+        nlp.vocab, name, model=model, revision=revision, device=device, dtype=dtype, backend=backend, batch_size=batch_size,
         max_tokens=max_tokens, max_length=max_length, long_text=long_text, aggregate=aggregate,
         threshold=threshold, top_k=top_k, write_cats=write_cats, per_sentence=per_sentence,
         save_weights=save_weights, scorer=scorer,

@@ -29,6 +29,7 @@ from spacy_goemotions._batching import (
     plan_batches,
     plan_packed_batches,
     prefetch,
+    row_bucket,
     split_batch,
 )
 
@@ -256,6 +257,39 @@ def test_plan_batches_keeps_each_batch_above_the_efficiency_floor(
         assert len(batch) == 1 or len(batch) * width <= max_tokens
         # below the floor only a batch too small to be cut (its rows but the last compute < min_tokens)
         small = (len(batch) - 1) * width < min_tokens
+        assert len(batch) == 1 or small or array[batch].sum() / (len(batch) * width) >= min_efficiency - 1e-12
+
+
+def test_row_buckets_are_a_fixed_set_losing_under_a_fifth_of_the_rows() -> None:
+    buckets = sorted({row_bucket(rows) for rows in range(1, 1025)})
+    assert buckets[:12] == [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16]
+    assert len(buckets) == 8 + 4 * 7  # four per doubling from 8 to 1024
+    for rows in range(1, 1025):
+        assert 0.8 * rows < row_bucket(rows) <= rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 600), max_size=300),
+    max_tokens=st.integers(1, 5000),
+    batch_size=st.integers(1, 300),
+    min_efficiency=st.sampled_from([0.0, 0.9, 0.97]),
+)
+def test_bucketed_plans_keep_every_rule_and_cut_batches_only_to_bucketed_row_counts(
+    lengths: list[int], max_tokens: int, batch_size: int, min_efficiency: float
+) -> None:
+    batches = plan_batches(lengths, max_tokens, batch_size, min_efficiency, 64, bucket_rows=True)
+    flat = np.concatenate(batches) if batches else np.array([], dtype=int)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    array = np.asarray(lengths)
+    remaining = len(lengths)
+    for batch in batches:
+        width = array[batch].max()
+        available = max(1, min(batch_size, max_tokens // width, remaining))
+        remaining -= len(batch)
+        assert len(batch) == available or len(batch) == row_bucket(len(batch))  # full, last, or a bucket
+        assert len(batch) == 1 or len(batch) * width <= max_tokens
+        small = (len(batch) - 1) * width < 64
         assert len(batch) == 1 or small or array[batch].sum() / (len(batch) * width) >= min_efficiency - 1e-12
 
 

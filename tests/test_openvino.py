@@ -1,0 +1,136 @@
+"""The optional OpenVINO backend: same scores as torch, same rows, same adapters, clear errors.
+
+Needs the ``openvino`` extra (CI installs it); without it only the missing-package error is tested.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import spacy
+
+import spacy_goemotions._openvino as ov_backend
+from spacy_goemotions import ConfigurationError, EmotionClassifier
+from spacy_goemotions.testing import build_tiny_model
+
+needs_openvino = pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="needs the openvino extra")
+
+TEXTS = [
+    "Thank you so much, this made my day!",
+    None,
+    "lol",
+    "",
+    "Why would anyone do that? I am so confused and a bit annoyed.",
+    "Thank you so much, this made my day!",
+    "This is disgusting and I hate it. " * 30,  # long: padding of the short rows runs past the local window
+    "Ok.",
+]
+
+
+def torch_scores(model: str, texts: list[Any], **options: Any) -> np.ndarray:
+    return EmotionClassifier(model, device="cpu", dtype="float32", compile=False, progress=False, **options).scores(texts)
+
+
+@needs_openvino
+def test_float32_scores_equal_torch_in_order_with_missing_rows(tiny_model: str) -> None:
+    got = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", progress=False).scores(TEXTS)
+    expected = torch_scores(tiny_model, TEXTS)
+    assert got.shape == expected.shape
+    assert np.isnan(got[1]).all() and not np.isnan(np.delete(got, 1, axis=0)).any()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_array_equal(got[0], got[5])
+
+
+@needs_openvino
+def test_padding_beyond_the_local_window_gives_no_nan(tmp_path: Any) -> None:
+    # A local window of 8 tokens: short rows padded to a long row's width have windows of padding only,
+    # which OpenVINO's attention turns into NaN unless each position may attend to itself.
+    model = str(build_tiny_model(tmp_path / "narrow", local_attention=8, seed=1))
+    texts = ["happy", "so sad today", "word " * 60, "ok ok"]
+    options: dict[str, Any] = {"batch_size": 4, "max_tokens": 4096}
+    got = EmotionClassifier(model, backend="openvino", dtype="float32", progress=False, **options).scores(texts)
+    assert not np.isnan(got).any()
+    np.testing.assert_allclose(got, torch_scores(model, texts, **options), atol=1e-5)
+
+
+@needs_openvino
+def test_bf16_stays_close_to_float32(tiny_model: str) -> None:
+    got = EmotionClassifier(tiny_model, backend="openvino", dtype="bfloat16", progress=False).scores(TEXTS)
+    expected = torch_scores(tiny_model, TEXTS)
+    present = ~np.isnan(expected).all(axis=1)
+    assert np.abs(got[present] - expected[present]).max() < 0.05
+
+
+@needs_openvino
+def test_conversion_is_shared_across_classifiers(tiny_model: str) -> None:
+    first = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", progress=False)
+    second = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", batch_size=3, progress=False)
+    first.scores(["a"])
+    second.scores(["b"])
+    module = ov_backend.module_for(first.loaded.model, "float32", 1)
+    assert module is ov_backend.module_for(second.loaded.model, "float32", 1)
+    assert first.loaded is second.loaded  # the torch model both converted from loaded once, in float32
+
+
+@needs_openvino
+def test_adapters_pass_the_backend_through(tiny_model: str) -> None:
+    texts = [t for t in TEXTS if t]
+    expected = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", progress=False).scores(texts)
+    frame = pd.DataFrame({"text": texts}).emotions.classify("text", model=tiny_model, dtype="float32", backend="openvino")
+    np.testing.assert_array_equal(frame.iloc[:, 1:-1].to_numpy(), expected)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("goemotions", config={"model": tiny_model, "dtype": "float32", "backend": "openvino"})
+    docs = list(nlp.pipe(texts))
+    assert nlp.get_pipe("goemotions").classifier.backend == "openvino"
+    np.testing.assert_allclose([[doc.cats[label] for label in frame.columns[1:-1]] for doc in docs], expected, atol=1e-6)
+
+
+@needs_openvino
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"device": "cuda"}, "runs on the CPU"),
+        ({"compile": True}, "compiles the model itself"),
+        ({"packing": True}, "compiles the model itself"),
+        ({"backend": "onnx"}, "backend"),
+    ],
+)
+def test_options_that_cannot_work_with_openvino_fail_at_construction(
+    tiny_model: str, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        EmotionClassifier(tiny_model, **{"backend": "openvino", **options})
+
+
+def test_missing_openvino_is_a_clear_error_with_the_install_command(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real_find_spec(name, *a))
+    real_import = builtins.__import__
+
+    def no_openvino(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "openvino" or name.startswith("openvino."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openvino)
+    with pytest.raises(ConfigurationError, match=r"pip install 'spacy-goemotions\[openvino\]'"):
+        EmotionClassifier(tiny_model, backend="openvino")
+
+
+@needs_openvino
+def test_batch_command_runs_on_openvino(tmp_path: Any, tiny_model: str) -> None:
+    from spacy_goemotions.cli import main
+
+    texts = [t for t in TEXTS if t]
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    pd.DataFrame({"text": texts}).to_csv(source, index=False)
+    assert main(["classify", str(source), "-o", str(target), "--model", tiny_model, "--dtype", "float32",
+                 "--backend", "openvino", "--text-column", "text", "--no-progress"]) == 0  # fmt: skip
+    out = pd.read_csv(target)
+    labels = list(EmotionClassifier(tiny_model).labels)
+    np.testing.assert_allclose(out[labels].to_numpy(), torch_scores(tiny_model, texts), atol=1e-5)
