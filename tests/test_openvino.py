@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import builtins
 import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -134,3 +139,26 @@ def test_batch_command_runs_on_openvino(tmp_path: Any, tiny_model: str) -> None:
     out = pd.read_csv(target)
     labels = list(EmotionClassifier(tiny_model).labels)
     np.testing.assert_allclose(out[labels].to_numpy(), torch_scores(tiny_model, texts), atol=1e-5)
+
+
+@needs_openvino
+def test_spacy_n_process_2_after_the_parent_ran_openvino(tiny_model: str) -> None:
+    # Forked workers inherit the parent's converted model and OpenVINO's thread pool; a hang fails by timeout.
+    code = textwrap.dedent(
+        f"""
+        import json, torch, spacy
+        torch.set_num_threads(2)
+        nlp = spacy.blank("en")
+        nlp.add_pipe("goemotions", config={{"model": {tiny_model!r}, "dtype": "float32", "backend": "openvino"}})
+        texts = [("I love this so much. " * (5 + 9 * i)) for i in range(10)]
+        reference = [nlp(t) for t in texts]
+        piped = list(nlp.pipe(texts, n_process=2, batch_size=6))
+        print(json.dumps({{"texts": [d.text for d in piped] == texts,
+                          "cats": max(abs(a.cats[k] - b.cats[k]) for a, b in zip(piped, reference) for k in a.cats)}}))
+        """
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=150, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["texts"] is True and result["cats"] < 1e-5
