@@ -312,8 +312,10 @@ def resolve_model(args: argparse.Namespace, workdir: Path) -> str:
 
         return str(build_skeleton_model(args.skeleton, args.tokenizer, workdir / "skeleton"))
     if not args.model:
-        raise SystemExit("Pass --model (hub id or directory) or --skeleton CONFIG.json --tokenizer DIR")
-    return args.model
+        raise SystemExit("Pass --model (hub id, directory or bundled name) or --skeleton CONFIG.json --tokenizer DIR")
+    from spacy_goemotions._loading import resolve_model_source
+
+    return resolve_model_source(args.model)  # a bundled name (goemotions-small) becomes its directory, for the baselines too
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data", nargs="?", help="csv/tsv/jsonl/parquet file of texts (optionally .gz)")
     parser.add_argument("--column", default="text", help="column holding the texts (default: text)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N texts")
-    parser.add_argument("--model", help="hub id or local directory of the model")
+    parser.add_argument("--model", help="hub id, local directory or bundled name (goemotions-small) of the model")
     parser.add_argument("--skeleton", help="config.json of a model to build with random weights (needs --tokenizer)")
     parser.add_argument("--tokenizer", help="tokenizer directory for --skeleton")
     parser.add_argument("--engines", default=DEFAULT_ENGINES, help=f"comma-separated engines (default: {DEFAULT_ENGINES})")
