@@ -5,6 +5,8 @@ Imports neither spaCy nor pandas; every adapter converts its types to and from t
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import sys
 import time
@@ -84,6 +86,10 @@ class ScoringResult:
     scores: ScoreMatrix
     labels: tuple[str, ...]
     stats: RunStats = field(default_factory=RunStats)
+
+
+def _store_rows(target: ScoreMatrix, rows: npt.NDArray[np.intp], scores: ScoreMatrix) -> None:
+    target[rows] = scores
 
 
 def _check_openvino_options(device: str, compile: CompileOption, packing: bool | None) -> None:
@@ -485,29 +491,44 @@ class EmotionClassifier:
         run: _Run | None = None
         current: _Window | None = None
         done_sequences = done_rows = 0
-        for item in self._stream(items, stats, packed):
-            if isinstance(item, _Window):
-                if current is not None:
-                    self._finish_window(current, output, stats)
-                current, done_sequences, done_rows = item, 0, 0
-                current.scores = np.empty((len(item.sequences), len(loaded.labels)), dtype=np.float32)
-                if run is None:  # decided once per run, from the first window's token count
-                    estimate = float(item.lengths.sum()) * len(items) / max(item.rows, 1)
-                    run = _Run(module=self._choose_module(loaded, estimate), stats=stats)
-                if not item.sequences:
-                    bar.update(item.rows)
-                continue
-            assert current is not None and run is not None
-            current.scores[item.indices] = self._run_batch(item, run)
-            stats.batches += 1
-            stats.real_tokens += item.real_tokens
-            stats.computed_tokens += item.computed_tokens
-            done_sequences += len(item)
-            rows_now = current.rows * done_sequences // len(current.sequences)
-            bar.update(rows_now - done_rows)
-            done_rows = rows_now
-        if current is not None:
-            self._finish_window(current, output, stats)
+        with contextlib.ExitStack() as cleanup:
+            # OpenVINO runs several batches at once (one per stream); their scores land in the window's
+            # array from OpenVINO's threads, so a window is finished only after waiting for them.
+            in_flight: _openvino.AsyncRun | None = None
+            for item in self._stream(items, stats, packed):
+                if isinstance(item, _Window):
+                    if current is not None:
+                        if in_flight is not None:
+                            in_flight.wait()
+                        self._finish_window(current, output, stats)
+                    current, done_sequences, done_rows = item, 0, 0
+                    current.scores = np.empty((len(item.sequences), len(loaded.labels)), dtype=np.float32)
+                    if run is None:  # decided once per run, from the first window's token count
+                        estimate = float(item.lengths.sum()) * len(items) / max(item.rows, 1)
+                        run = _Run(module=self._choose_module(loaded, estimate), stats=stats)
+                        if isinstance(run.module, _openvino.OpenVinoModule):
+                            in_flight = cleanup.enter_context(run.module.async_run())
+                    if not item.sequences:
+                        bar.update(item.rows)
+                    continue
+                assert current is not None and run is not None
+                if in_flight is not None:
+                    assert item.attention_mask is not None
+                    sink = functools.partial(_store_rows, current.scores, item.indices)
+                    in_flight.submit(item.input_ids, item.attention_mask, sink)
+                else:
+                    current.scores[item.indices] = self._run_batch(item, run)
+                stats.batches += 1
+                stats.real_tokens += item.real_tokens
+                stats.computed_tokens += item.computed_tokens
+                done_sequences += len(item)
+                rows_now = current.rows * done_sequences // len(current.sequences)
+                bar.update(rows_now - done_rows)
+                done_rows = rows_now
+            if current is not None:
+                if in_flight is not None:
+                    in_flight.wait()
+                self._finish_window(current, output, stats)
         stats.compiled = run is not None and isinstance(run.module, torch.nn.Module) and run.module is not loaded.model
 
     def _finish_window(self, window: _Window, output: ScoreMatrix, stats: RunStats) -> None:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import pytest
 import spacy
 
 import spacy_goemotions._openvino as ov_backend
+import spacy_goemotions.core as core
 from spacy_goemotions import ConfigurationError, EmotionClassifier
 from spacy_goemotions.testing import build_tiny_model
 
@@ -162,3 +164,47 @@ def test_spacy_n_process_2_after_the_parent_ran_openvino(tiny_model: str) -> Non
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["texts"] is True and result["cats"] < 1e-5
+
+
+# --- batches in flight on OpenVINO's streams ------------------------------------------------------
+
+
+@needs_openvino
+def test_many_windows_and_batches_in_flight_keep_every_row_in_place(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows of 5 rows and batches of 2: several batches per window run at once on the streams, and a
+    # window is finished only after its batches land.
+    monkeypatch.setattr(core, "DEFAULT_WINDOW_ROWS", 5)
+    texts = [f"{word} number {i}" if i % 7 else None for i, word in enumerate(["happy", "sad", "so angry at this"] * 9)]
+    texts[20] = texts[3]  # a duplicate across windows
+    got = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", batch_size=2, progress=False).run(texts)
+    assert got.stats.batches > len(texts) // 5
+    np.testing.assert_allclose(got.scores, torch_scores(tiny_model, texts, batch_size=2), atol=1e-5)
+
+
+@needs_openvino
+def test_an_error_on_an_openvino_thread_reaches_the_caller_and_the_module_stays_usable(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clf = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", batch_size=2, progress=False)
+    texts = [t for t in TEXTS if t]
+    expected = clf.scores(texts)
+
+    def broken_store(target: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> None:
+        raise RuntimeError("sink failed (simulated)")
+
+    monkeypatch.setattr(core, "_store_rows", broken_store)
+    with pytest.raises(RuntimeError, match="sink failed"):
+        clf.scores(texts)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(clf.scores(texts), expected)
+
+
+@needs_openvino
+def test_runs_from_two_threads_share_the_module_and_both_get_their_own_scores(tiny_model: str) -> None:
+    clf = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", batch_size=2, progress=False)
+    batches = [[f"happy {i}" for i in range(30)], [f"so sad about {i} things" for i in range(30)]]
+    expected = [clf.scores(texts) for texts in batches]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(clf.scores, batches * 3))
+    for i, result in enumerate(results):
+        np.testing.assert_array_equal(result, expected[i % 2])
