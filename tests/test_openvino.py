@@ -208,3 +208,22 @@ def test_runs_from_two_threads_share_the_module_and_both_get_their_own_scores(ti
         results = list(pool.map(clf.scores, batches * 3))
     for i, result in enumerate(results):
         np.testing.assert_array_equal(result, expected[i % 2])
+
+
+@needs_openvino
+def test_a_classifier_that_is_not_modernbert_converts_with_its_own_masks(tmp_path: Any) -> None:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from spacy_goemotions import GOEMOTIONS_LABELS
+    from spacy_goemotions.testing import build_tiny_tokenizer
+
+    out = tmp_path / "tiny-bert"
+    build_tiny_tokenizer(out)
+    config = BertConfig(
+        vocab_size=400, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48,
+        id2label=dict(enumerate(GOEMOTIONS_LABELS)), label2id={label: i for i, label in enumerate(GOEMOTIONS_LABELS)},
+    )  # fmt: skip
+    BertForSequenceClassification(config).eval().save_pretrained(out)
+    texts = ["happy", "so sad today, really sad", None, "ok"]
+    got = EmotionClassifier(str(out), backend="openvino", dtype="float32", progress=False).scores(texts)
+    np.testing.assert_allclose(got, torch_scores(str(out), texts), atol=1e-5)
