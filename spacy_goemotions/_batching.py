@@ -49,7 +49,7 @@ def plan_batches(
     start the next batch. Full batches already have one row count per length; cut batches otherwise
     have any count, and new batch shapes cost native memory on CPU (oneDNN keeps a kernel per matrix
     shape, ~1 MB per shape for ModernBERT-base, and the heap keeps buffers of every size met). Measured
-    (benchmarks/README.md): 45% less memory growth over a million new texts, same speed. The last
+    (benchmarks/README.md): 44% less memory growth over a million new texts, same speed. The last
     batch of the input is never cut further (small calls would pay an extra forward pass).
 
     Returns:
