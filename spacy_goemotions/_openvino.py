@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from ._backends import classify_pooled
 from .errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class MaskedLogits(torch.nn.Module):
         else:
             weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
             pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-        return self.model.classifier(self.model.drop(self.model.head(pooled)))
+        return classify_pooled(self.model, pooled)
 
 
 class PlainLogits(torch.nn.Module):

@@ -81,6 +81,8 @@ def test_conversion_is_shared_across_classifiers(tiny_model: str) -> None:
     second.scores(["b"])
     module = ov_backend.module_for(first.loaded.model, "float32", 1)
     assert module is ov_backend.module_for(second.loaded.model, "float32", 1)
+    # and the module each classifier actually runs is one conversion, not two
+    assert first._choose_module(first.loaded, 0.0) is second._choose_module(second.loaded, 0.0)
     assert first.loaded is second.loaded  # the torch model both converted from loaded once, in float32
 
 
