@@ -170,13 +170,13 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
                 docs = list(nlp.pipe(texts))
                 return np.array([[doc.cats[label] for label in labels] for doc in docs], dtype=np.float32)
 
-            loaded = nlp.get_pipe("goemotions")._classifier.loaded  # type: ignore[attr-defined]
+            loaded = nlp.get_pipe("goemotions").classifier.loaded
         labels = loaded.labels
         extra["dtype"] = str(loaded.dtype).removeprefix("torch.")
         if name == "core-openvino":  # the torch model is float32; OpenVINO picks the precision it runs in
             import torch
 
-            from spacy_goemotions import _openvino
+            from spacy_goemotions.backends import openvino as _openvino
 
             extra["dtype"] = "openvino-" + _openvino.module_for(loaded.model, arg, torch.get_num_threads()).precision
         result["warmup_s"] = time.perf_counter() - started
@@ -313,7 +313,7 @@ def resolve_model(args: argparse.Namespace, workdir: Path) -> str:
         return str(build_skeleton_model(args.skeleton, args.tokenizer, workdir / "skeleton"))
     if not args.model:
         raise SystemExit("Pass --model (hub id, directory or bundled name) or --skeleton CONFIG.json --tokenizer DIR")
-    from spacy_goemotions._loading import resolve_model_source
+    from spacy_goemotions.core.loading import resolve_model_source
 
     return resolve_model_source(args.model)  # a bundled name (goemotions-small) becomes its directory, for the baselines too
 

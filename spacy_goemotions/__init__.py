@@ -1,29 +1,32 @@
 """spacy-goemotions: the ModernBERT GoEmotions classifier for spaCy and pandas.
 
-Importing the package registers the pandas ``.emotions`` accessors and loads no model. The spaCy
-factory ``"goemotions"`` is found by spaCy through an entry point, with no import needed.
+Importing the package registers the pandas ``.emotions`` accessors and loads no model (nor torch or
+transformers: they are imported when a model first loads). The spaCy factory ``"goemotions"`` is
+found by spaCy through an entry point, with no import needed.
 """
 
 from __future__ import annotations
 
 import sys as _sys
 
-from . import pandas_accessor as _pandas_accessor  # noqa: F401  (registers df.emotions / series.emotions)
-from ._loading import bundled_model_names, clear_model_cache
 from ._version import __version__
-from .core import EmotionClassifier, RunStats, ScoringResult, get_classifier
+from .core import ClassifierOptions, EmotionClassifier, RunStats, ScoringResult, ThresholdPolicy, get_classifier
+from .core.loading import bundled_model_names, clear_model_cache
+from .core.thresholds import available_presets, threshold_presets
 from .errors import ConfigurationError, GoEmotionsError, MissingExtraError, ModelLoadError
+from .evaluation.tuning import tune_thresholds
+from .integrations import pandas as _pandas  # noqa: F401  (registers df.emotions / series.emotions)
 from .labels import DEFAULT_MODEL, GOEMOTIONS_LABELS
-from .thresholds import ThresholdPolicy, available_presets, threshold_presets, tune_thresholds
 
 # ddf.emotions is registered here only if the user already imported dask.dataframe: importing this
-# package must never import dask. Otherwise `import spacy_goemotions.dask_accessor` registers it.
+# package must never import dask. Otherwise `import spacy_goemotions.integrations.dask` registers it.
 if "dask.dataframe" in _sys.modules:
-    from . import dask_accessor as _dask_accessor  # noqa: F401
+    from .integrations import dask as _dask  # noqa: F401
 
 __all__ = [
     "DEFAULT_MODEL",
     "GOEMOTIONS_LABELS",
+    "ClassifierOptions",
     "ConfigurationError",
     "EmotionClassifier",
     "GoEmotionsError",

@@ -20,7 +20,7 @@ import pytest
 from conftest import shared_file
 
 from spacy_goemotions import EmotionClassifier, bundled_model_names, tune_thresholds
-from spacy_goemotions._loading import BUNDLED_MODELS_DIR
+from spacy_goemotions.core.loading import BUNDLED_MODELS_DIR
 from spacy_goemotions.labels import GOEMOTIONS_LABELS
 
 MODEL = "goemotions-small"

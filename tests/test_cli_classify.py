@@ -21,7 +21,8 @@ import torch
 from conftest import shared_file
 
 from spacy_goemotions import GOEMOTIONS_LABELS, EmotionClassifier
-from spacy_goemotions.batch_io import Interrupted, classify_file, detect_format, output_paths
+from spacy_goemotions.core.table import TableOptions
+from spacy_goemotions.files import FileJob, Interrupted, classify_file, detect_format, output_paths
 from spacy_goemotions.cli import main
 
 pa = pytest.importorskip("pyarrow")
@@ -344,18 +345,13 @@ def many_rows(n: int, vocabulary: int) -> list[dict[str, Any]]:
 def test_interrupted_run_resumes_to_identical_bytes(tmp_path: Path, clf: EmotionClassifier, source: str, target: str) -> None:
     rows = many_rows(300, 40)
     write_input(tmp_path / source, rows)
-    options: dict[str, Any] = {
-        "classifier": clf,
-        "policy": clf.policy(0.5),
-        "text_column": "text",
-        "id_column": "id",
-        "chunk_rows": 64,
-    }
-    classify_file(str(tmp_path / source), str(tmp_path / f"ref-{target}"), **options)
+    job: dict[str, Any] = {"text_column": "text", "id_column": "id", "chunk_rows": 64}
+    options: dict[str, Any] = {"classifier": clf, "table": TableOptions(threshold=0.5)}
+    classify_file(FileJob(str(tmp_path / source), str(tmp_path / f"ref-{target}"), **job), **options)
     out = tmp_path / target
     paths = output_paths(out)
     with pytest.raises(Interrupted) as stopped:
-        classify_file(str(tmp_path / source), str(out), should_stop=lambda: True, **options)
+        classify_file(FileJob(str(tmp_path / source), str(out), **job), should_stop=lambda: True, **options)
     assert stopped.value.summary.counts.chunks == 1
     assert not out.exists() and paths.checkpoint.exists()
     if paths.partial.exists():  # a chunk that was being written when the process died: dropped on resume
@@ -365,8 +361,8 @@ def test_interrupted_run_resumes_to_identical_bytes(tmp_path: Path, clf: Emotion
         (paths.parts / "part-000001.parquet.tmp").write_bytes(b"half a part")
     calls = iter(range(100))
     with pytest.raises(Interrupted):
-        classify_file(str(tmp_path / source), str(out), resume=True, should_stop=lambda: next(calls) == 1, **options)
-    summary = classify_file(str(tmp_path / source), str(out), resume=True, **options)
+        classify_file(FileJob(str(tmp_path / source), str(out), **job), resume=True, should_stop=lambda: next(calls) == 1, **options)
+    summary = classify_file(FileJob(str(tmp_path / source), str(out), **job), resume=True, **options)
     assert summary.resumed_from_row == 3 * 64
     assert summary.counts.rows_out == summary.counts.rows_in == 300 and summary.counts.missing == 4
     assert out.read_bytes() == (tmp_path / f"ref-{target}").read_bytes()
@@ -379,8 +375,8 @@ def test_resume_refuses_a_changed_input_or_options_and_a_fresh_run_refuses_to_cl
     write_input(tmp_path / "in.csv", many_rows(200, 30))
     out = tmp_path / "out.csv"
     with pytest.raises(Interrupted):
-        classify_file(str(tmp_path / "in.csv"), str(out), classifier=clf, policy=clf.policy(0.5), text_column="text",
-                      chunk_rows=50, should_stop=lambda: True)  # fmt: skip
+        classify_file(FileJob(str(tmp_path / "in.csv"), str(out), text_column="text", chunk_rows=50), classifier=clf,
+                      should_stop=lambda: True)  # fmt: skip
     args = [str(tmp_path / "in.csv"), "-o", str(out), "--text-column", "text", "--chunk-rows", "50", *base_args(tiny_model)]
     assert cli(*args) == 2
     assert "Pass --resume to continue it" in capsys.readouterr().err
@@ -556,8 +552,8 @@ def test_progress_bar_shows_rows_per_second(
     tmp_path: Path, clf: EmotionClassifier, source: str, unit: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_input(tmp_path / source, many_rows(120, 10))
-    classify_file(str(tmp_path / source), str(tmp_path / "out.csv"), classifier=clf, policy=clf.policy(0.5),
-                  text_column="text", chunk_rows=50, progress=True)  # fmt: skip
+    classify_file(FileJob(str(tmp_path / source), str(tmp_path / "out.csv"), text_column="text", chunk_rows=50),
+                  classifier=clf, table=TableOptions(threshold=0.5), progress=True)  # fmt: skip
     bar = capsys.readouterr().err.strip().split("\r")[-1]  # the final state of the bar
     assert bar.startswith("classify: 100%") and "120 rows" in bar and "rows/s" in bar
     total = (tmp_path / source).stat().st_size if unit == "B" else 120  # bytes on disk (compressed) or rows
@@ -567,10 +563,10 @@ def test_progress_bar_shows_rows_per_second(
 def test_without_pyarrow_scores_are_formatted_by_numpy_with_the_same_values(
     tmp_path: Path, tiny_model: str, clf: EmotionClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spacy_goemotions import batch_io
+    from spacy_goemotions.files import rendering
 
     write_input(tmp_path / "in.csv", records(TEXTS))
-    monkeypatch.setattr(batch_io, "_has_pyarrow", lambda: False)
+    monkeypatch.setattr(rendering, "has_pyarrow", lambda: False)
     for name in ("out.csv", "out.jsonl"):
         assert cli(str(tmp_path / "in.csv"), "-o", str(tmp_path / name), "--text-column", "text", *base_args(tiny_model)) == 0
         _, scores, labels = read_output(tmp_path / name)

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import spacy_goemotions._loading as loading
+import spacy_goemotions.core.loading as loading
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, EmotionClassifier, ModelLoadError
-from spacy_goemotions._batching import plan_batches
+from spacy_goemotions.core.batching import plan_batches
 
 TEXTS = [
     "Thank you so much, this made my day!",

@@ -20,9 +20,10 @@ distributed = pytest.importorskip("distributed", reason="the Dask adapter tests 
 
 import dask  # noqa: E402
 
-import spacy_goemotions.dask_accessor  # noqa: E402, F401  (registers ddf.emotions)
-from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError, ModelLoadError, _loading, core  # noqa: E402
-from spacy_goemotions.pandas_accessor import EmotionsDataFrameAccessor  # noqa: E402
+import spacy_goemotions.integrations.dask  # noqa: E402, F401  (registers ddf.emotions)
+import spacy_goemotions.core.loading as _loading  # noqa: E402
+from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError, ModelLoadError  # noqa: E402
+from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor  # noqa: E402
 
 TIMEOUT_S = 240  # a cold worker imports torch and transformers; the machine is shared
 OPTIONS = {"dtype": "float32", "threshold": "tuned", "top_k": None}
@@ -62,7 +63,7 @@ def client() -> Iterator[distributed.Client]:
 
 def worker_load_counts(dask_client: distributed.Client) -> dict[str, int]:
     # A lambda travels by value (the test module is not importable on the workers).
-    return dask_client.run(lambda: __import__("spacy_goemotions._loading", fromlist=["x"]).load_count)  # type: ignore[no-any-return]
+    return dask_client.run(lambda: __import__("spacy_goemotions.core.loading", fromlist=["x"]).load_count)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -72,8 +73,7 @@ def no_model_in_client(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was loaded in the client process")
 
-    monkeypatch.setattr(core, "load_model", refuse)
-    monkeypatch.setattr(_loading, "load_model", refuse)
+    monkeypatch.setattr(_loading, "load_model", refuse)  # the one loader: the classifier looks it up when it loads
 
 
 @pytest.mark.parametrize("convert_string", [False, True], ids=["object-column", "arrow-strings"])
@@ -132,7 +132,7 @@ def test_labels_override_skips_the_config(tiny_model: str, no_model_in_client: N
     def refuse(*args: object) -> None:
         raise AssertionError("labels= was given, the config must not be read")
 
-    monkeypatch.setattr(spacy_goemotions.dask_accessor, "model_labels", refuse)
+    monkeypatch.setattr(spacy_goemotions.integrations.dask, "model_labels", refuse)
     ddf = dd.from_pandas(frame(), npartitions=2, sort=False)
     out = ddf.emotions.classify("text", model=tiny_model, labels=GOEMOTIONS_LABELS, prefix="p_")
     assert list(out.columns) == ["text", "n", *added_columns("p_")]
@@ -171,7 +171,7 @@ def test_bad_arguments_fail_while_building_the_graph(
 
 def test_same_arguments_as_the_pandas_accessor() -> None:
     pandas_params = inspect.signature(EmotionsDataFrameAccessor.classify).parameters
-    dask_params = inspect.signature(spacy_goemotions.dask_accessor.EmotionsDaskAccessor.classify).parameters
+    dask_params = inspect.signature(spacy_goemotions.integrations.dask.EmotionsDaskAccessor.classify).parameters
     assert [(p.name, p.kind, p.default) for p in pandas_params.values()] == [
         (p.name, p.kind, p.default) for p in dask_params.values() if p.name != "labels"
     ]
@@ -179,7 +179,7 @@ def test_same_arguments_as_the_pandas_accessor() -> None:
 
 def test_accessor_needs_a_dask_dataframe() -> None:
     with pytest.raises(AttributeError, match="needs a dask DataFrame"):
-        spacy_goemotions.dask_accessor.EmotionsDaskAccessor(pd.DataFrame({"text": ["a"]}))  # type: ignore[arg-type]
+        spacy_goemotions.integrations.dask.EmotionsDaskAccessor(pd.DataFrame({"text": ["a"]}))  # type: ignore[arg-type]
 
 
 def test_model_labels_reads_the_config_only(tiny_model: str, no_model_in_client: None) -> None:
@@ -199,9 +199,9 @@ def test_model_labels_of_an_unreachable_hub_model_suggest_labels() -> None:
 def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ["dask", "dask.dataframe", "dask.dataframe.extensions"]:
         monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules makes `import` fail
-    monkeypatch.delitem(sys.modules, "spacy_goemotions.dask_accessor")
+    monkeypatch.delitem(sys.modules, "spacy_goemotions.integrations.dask")
     with pytest.raises(MissingExtraError, match=r"ddf\.emotions.*'dask'.*pip install 'spacy-goemotions\[dask\]'") as caught:
-        importlib.import_module("spacy_goemotions.dask_accessor")
+        importlib.import_module("spacy_goemotions.integrations.dask")
     assert isinstance(caught.value, ImportError) and caught.value.extra == "dask"
 
 

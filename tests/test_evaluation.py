@@ -21,8 +21,8 @@ from conftest import TINY_SHIPPED_THRESHOLDS, shared_file
 
 from spacy_goemotions import GOEMOTIONS_LABELS, EmotionClassifier, MissingExtraError, ThresholdPolicy, tune_thresholds
 from spacy_goemotions.cli import main as cli_main
-from spacy_goemotions.datasets import DatasetError, read_dataset
-from spacy_goemotions.evaluation import (
+from spacy_goemotions.evaluation.datasets import DatasetError, read_dataset
+from spacy_goemotions.evaluation.metrics import (
     EvaluationTable,
     describe_policy,
     evaluate,
@@ -33,9 +33,9 @@ from spacy_goemotions.evaluation import (
 )
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "examples" / "spacy_project"
-HAS_COMPONENT = importlib.util.find_spec("spacy_goemotions.spacy_component") is not None
+HAS_COMPONENT = importlib.util.find_spec("spacy_goemotions.integrations.spacy") is not None
 needs_component = pytest.mark.skipif(
-    not HAS_COMPONENT, reason="spacy_goemotions/spacy_component.py (the goemotions factory) is missing"
+    not HAS_COMPONENT, reason="spacy_goemotions/integrations/spacy (the goemotions factory) is missing"
 )
 
 # --- metrics against scikit-learn --------------------------------------------------------------
@@ -468,7 +468,7 @@ def test_plot_writes_a_png(tiny_model: str, labelled: dict[str, Any], tmp_path: 
 def test_plot_without_matplotlib_names_the_extra(
     tiny_model: str, labelled: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from spacy_goemotions.plotting import require_matplotlib
+    from spacy_goemotions.evaluation.plotting import require_matplotlib
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'spacy-goemotions\[plot\]'") as info:
@@ -521,7 +521,7 @@ def test_spacy_evaluate_reports_our_scorer_figures(
     import spacy
     from spacy.cli.evaluate import evaluate as spacy_evaluate
 
-    from spacy_goemotions.spacy_convert import convert_to_docbin
+    from spacy_goemotions.evaluation.conversion import convert_to_docbin
 
     thresholds = {"joy": 0.3, "anger": 0.7, "neutral": 0.45}
     nlp = spacy.blank("en")

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 import spacy
 
-import spacy_goemotions._openvino as ov_backend
-import spacy_goemotions.core as core
+import spacy_goemotions.backends.openvino as ov_backend
+import spacy_goemotions.core.scoring as scoring
 from spacy_goemotions import ConfigurationError, EmotionClassifier
 from spacy_goemotions.testing import build_tiny_model
 
@@ -82,7 +82,10 @@ def test_conversion_is_shared_across_classifiers(tiny_model: str) -> None:
     module = ov_backend.module_for(first.loaded.model, "float32", 1)
     assert module is ov_backend.module_for(second.loaded.model, "float32", 1)
     # and the module each classifier actually runs is one conversion, not two
-    assert first._choose_module(first.loaded, 0.0) is second._choose_module(second.loaded, 0.0)
+    with first.backend.open(0.0) as first_run:
+        first_module = first_run.module
+    with second.backend.open(0.0) as second_run:
+        assert second_run.module is first_module
     assert first.loaded is second.loaded  # the torch model both converted from loaded once, in float32
 
 
@@ -95,7 +98,7 @@ def test_adapters_pass_the_backend_through(tiny_model: str) -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("goemotions", config={"model": tiny_model, "dtype": "float32", "backend": "openvino"})
     docs = list(nlp.pipe(texts))
-    assert nlp.get_pipe("goemotions").classifier.backend == "openvino"
+    assert nlp.get_pipe("goemotions").classifier.options.backend == "openvino"
     np.testing.assert_allclose([[doc.cats[label] for label in frame.columns[1:-1]] for doc in docs], expected, atol=1e-6)
 
 
@@ -175,7 +178,7 @@ def test_spacy_n_process_2_after_the_parent_ran_openvino(tiny_model: str) -> Non
 def test_many_windows_and_batches_in_flight_keep_every_row_in_place(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Windows of 5 rows and batches of 2: several batches per window run at once on the streams, and a
     # window is finished only after its batches land.
-    monkeypatch.setattr(core, "DEFAULT_WINDOW_ROWS", 5)
+    monkeypatch.setattr(scoring, "DEFAULT_WINDOW_ROWS", 5)
     texts = [f"{word} number {i}" if i % 7 else None for i, word in enumerate(["happy", "sad", "so angry at this"] * 9)]
     texts[20] = texts[3]  # a duplicate across windows
     got = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", batch_size=2, progress=False).run(texts)
@@ -194,7 +197,7 @@ def test_an_error_on_an_openvino_thread_reaches_the_caller_and_the_module_stays_
     def broken_store(target: np.ndarray, rows: np.ndarray, scores: np.ndarray) -> None:
         raise RuntimeError("sink failed (simulated)")
 
-    monkeypatch.setattr(core, "_store_rows", broken_store)
+    monkeypatch.setattr(scoring, "store_rows", broken_store)
     with pytest.raises(RuntimeError, match="sink failed"):
         clf.scores(texts)
     monkeypatch.undo()

@@ -115,7 +115,7 @@ def test_series_accessor_scores_and_labels(tiny_model: str, reference: np.ndarra
 
 
 def test_accessor_rejects_wrong_object() -> None:
-    from spacy_goemotions.pandas_accessor import EmotionsDataFrameAccessor
+    from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor
 
     with pytest.raises(AttributeError, match="DataFrame"):
         EmotionsDataFrameAccessor(pd.Series([1]))  # type: ignore[arg-type]

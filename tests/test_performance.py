@@ -18,10 +18,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import spacy_goemotions._backends as backends
-import spacy_goemotions.core as core
+import spacy_goemotions.backends.torch_compiled as compiling
+import spacy_goemotions.backends.torch_packed as packing
+import spacy_goemotions.core.scoring as scoring
+import spacy_goemotions.core.tokenization as tokenization
 from spacy_goemotions import ConfigurationError, EmotionClassifier
-from spacy_goemotions._batching import (
+from spacy_goemotions.backends.modernbert import classify_pooled
+from spacy_goemotions.core.batching import (
     Batch,
     build_batch,
     pack_batch,
@@ -150,7 +153,7 @@ def test_prefetch_consumer_error_does_not_deadlock() -> None:
 
 
 def test_core_with_prefetch_thread_equals_inline(tiny_model: str, reference: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "DEFAULT_WINDOW_ROWS", 3)  # several windows: the tokenizing thread runs ahead
+    monkeypatch.setattr(scoring, "DEFAULT_WINDOW_ROWS", 3)  # several windows: the tokenizing thread runs ahead
     texts = TEXTS + [None] + TEXTS[::-1]
     inline = classifier(tiny_model, prefetch=False, max_tokens=64).run(texts)
     threaded = classifier(tiny_model, prefetch=True, max_tokens=64).run(texts)
@@ -163,7 +166,7 @@ def test_core_with_prefetch_thread_equals_inline(tiny_model: str, reference: np.
 
 
 def test_core_error_in_the_tokenizing_thread_reaches_the_caller(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "DEFAULT_WINDOW_ROWS", 4)
+    monkeypatch.setattr(scoring, "DEFAULT_WINDOW_ROWS", 4)
     before = threading.active_count()
     texts: list[Any] = [*TEXTS[:6], 42, *TEXTS[:3]]  # the bad value sits in the second window
     with pytest.raises(TypeError, match=r"texts\[6\] is a int"):
@@ -174,7 +177,7 @@ def test_core_error_in_the_tokenizing_thread_reaches_the_caller(tiny_model: str,
 @pytest.mark.parametrize("long_text", ["truncate", "chunk"])
 def test_tokenizing_in_chunks_changes_nothing(tiny_model: str, monkeypatch: pytest.MonkeyPatch, long_text: str) -> None:
     whole = classifier(tiny_model, long_text=long_text, max_length=16).run(TEXTS * 2 + ["extra"])
-    monkeypatch.setattr(core, "TOKENIZE_CHUNK", 3)  # chunk borders inside a window, and inside the duplicates
+    monkeypatch.setattr(tokenization, "TOKENIZE_CHUNK", 3)  # chunk borders inside a window, and inside the duplicates
     chunked = classifier(tiny_model, long_text=long_text, max_length=16).run(TEXTS * 2 + ["extra"])
     np.testing.assert_array_equal(chunked.scores, whole.scores)
     assert chunked.stats.sequences == whole.stats.sequences and chunked.stats.real_tokens == whole.stats.real_tokens
@@ -187,9 +190,9 @@ def test_tokenizing_in_chunks_changes_nothing(tiny_model: str, monkeypatch: pyte
 def test_out_of_memory_batches_are_split_without_losing_or_reordering_rows(
     tiny_model: str, reference: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(core, "MIN_BATCH_EFFICIENCY", 0.0)  # one big padded batch to start from
+    monkeypatch.setattr(scoring, "MIN_BATCH_EFFICIENCY", 0.0)  # one big padded batch to start from
     clf = classifier(tiny_model, max_tokens=100_000)
-    original = clf._forward
+    original = clf.backend.forward
     calls: list[int] = []
 
     def forward_that_fits_two_rows(batch: Batch, module: torch.nn.Module) -> np.ndarray:
@@ -200,7 +203,7 @@ def test_out_of_memory_batches_are_split_without_losing_or_reordering_rows(
         assert batch.attention_mask is not None and batch.attention_mask[:, -1].any()
         return original(batch, module)
 
-    monkeypatch.setattr(clf, "_forward", forward_that_fits_two_rows)
+    monkeypatch.setattr(clf.backend, "forward", forward_that_fits_two_rows)
     texts = TEXTS + [None] + TEXTS[:4]
     with caplog.at_level(logging.WARNING, logger="spacy_goemotions"):
         result = clf.run(texts)
@@ -218,7 +221,7 @@ def test_out_of_memory_on_a_single_sequence_is_a_clear_error(tiny_model: str, mo
     def always_oom(batch: Batch, module: torch.nn.Module) -> np.ndarray:
         raise torch.OutOfMemoryError("simulated")
 
-    monkeypatch.setattr(clf, "_forward", always_oom)
+    monkeypatch.setattr(clf.backend, "forward", always_oom)
     with pytest.raises(torch.OutOfMemoryError, match="single sequence of .* tokens.*long_text='chunk'"):
         clf.scores(TEXTS[:3])
 
@@ -299,7 +302,7 @@ def test_padding_efficiency_on_a_long_tailed_corpus(tiny_model: str) -> None:
     words = np.minimum(rng.lognormal(3.0, 1.0, size=600).astype(int) + 1, 400)
     texts = [" ".join(["happy", "sad", "word"][i % 3] for i in range(n)) for n in words]
     stats = classifier(tiny_model, max_tokens=2048).run(texts).stats
-    assert stats.padding_efficiency >= core.MIN_BATCH_EFFICIENCY
+    assert stats.padding_efficiency >= scoring.MIN_BATCH_EFFICIENCY
     lengths = [len(ids) for ids in classifier(tiny_model).loaded.tokenizer(texts, truncation=True, max_length=512)["input_ids"]]
     unfiltered = plan_batches(lengths, 2048, 256)
     assert sum(lengths) / sum(len(b) * max(lengths[i] for i in b) for b in unfiltered) < stats.padding_efficiency
@@ -335,7 +338,7 @@ def cpu_packed_logits(model: Any, input_ids: torch.Tensor, position_ids: torch.T
         assert position_ids[0, start:end].tolist() == list(range(end - start))
         parts.append(model.model(input_ids=input_ids[:, start:end]).last_hidden_state[0])
     hidden = torch.cat(parts)
-    return backends.classify_pooled(model, backends.segment_pool(hidden, cu_seqlens, model.config.classifier_pooling))
+    return classify_pooled(model, packing.segment_pool(hidden, cu_seqlens, model.config.classifier_pooling))
 
 
 @pytest.mark.parametrize("pooling", ["mean", "cls"])
@@ -345,17 +348,18 @@ def test_segment_pooling_matches_the_padded_model(tiny_model: str, pooling: str,
     tokenizer = classifier(tiny_model).loaded.tokenizer
     sequences = tokenizer(TEXTS[:5], truncation=True, max_length=64)["input_ids"]
     batch = build_batch(np.arange(5), sequences, tokenizer.pad_token_id, packed=True)
+    tensors = [torch.from_numpy(array) for array in (batch.input_ids, batch.position_ids, batch.cu_seqlens)]
     with torch.inference_mode():
-        packed = cpu_packed_logits(model, batch.input_ids, batch.position_ids, batch.cu_seqlens, batch.max_length)
+        packed = cpu_packed_logits(model, *tensors, batch.max_length)
         padded = build_batch(np.arange(5), sequences, tokenizer.pad_token_id)
-        expected = model(input_ids=padded.input_ids, attention_mask=padded.attention_mask).logits
+        expected = model(input_ids=torch.from_numpy(padded.input_ids), attention_mask=torch.from_numpy(padded.attention_mask)).logits
     np.testing.assert_allclose(packed.numpy(), expected.numpy(), atol=1e-5)
 
 
 def test_core_packed_path_equals_padded(tiny_model: str, reference: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backends, "supports_packing", lambda model, device: True)
-    monkeypatch.setattr(backends, "enable_flash_attention", lambda model: None)
-    monkeypatch.setattr(backends, "packed_logits", cpu_packed_logits)
+    monkeypatch.setattr(packing, "supports_packing", lambda model, device: True)
+    monkeypatch.setattr(packing, "enable_flash_attention", lambda model: None)
+    monkeypatch.setattr(packing, "packed_logits", cpu_packed_logits)
     result = classifier(tiny_model, max_tokens=80, max_length=32, batch_size=2).run(TEXTS)
     np.testing.assert_allclose(result.scores, reference, atol=1e-5)
     assert result.stats.packed and result.stats.padding_efficiency == 1.0
@@ -369,7 +373,7 @@ def test_packing_true_without_flash_attn_is_a_clear_error(tiny_model: str) -> No
 
 
 def test_packing_is_off_on_cpu(tiny_model: str) -> None:
-    assert not backends.supports_packing(classifier(tiny_model).loaded.model, torch.device("cpu"))
+    assert not packing.supports_packing(classifier(tiny_model).loaded.model, torch.device("cpu"))
 
 
 # --- the compile option (a stand-in module: the suite never runs torch.compile) ----------------------
@@ -398,10 +402,10 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, StandIn]:
         made.setdefault("module", StandIn(model, fail=made.get("fail") is not None))
         return made["module"]
 
-    monkeypatch.setattr(backends, "compiled", fake_compiled)
-    monkeypatch.setattr(backends, "is_compiled", lambda model: False)
-    monkeypatch.setattr(backends, "compile_failed", lambda model: id(model) in failed)
-    monkeypatch.setattr(backends, "mark_compile_failed", lambda model, error: failed.add(id(model)))
+    monkeypatch.setattr(compiling, "compiled", fake_compiled)
+    monkeypatch.setattr(compiling, "is_compiled", lambda model: False)
+    monkeypatch.setattr(compiling, "compile_failed", lambda model: id(model) in failed)
+    monkeypatch.setattr(compiling, "mark_compile_failed", lambda model, error: failed.add(id(model)))
     return made
 
 
@@ -413,7 +417,7 @@ def test_compile_option_decides_when_to_compile(
     tiny_model: str, reference: np.ndarray, stand_in: dict[str, StandIn], monkeypatch: pytest.MonkeyPatch,
     option: Any, dtype: str, min_tokens: int, expect_compiled: bool,
 ) -> None:  # fmt: skip
-    monkeypatch.setattr(core, "AUTO_COMPILE_MIN_TOKENS", min_tokens)
+    monkeypatch.setattr(compiling, "AUTO_COMPILE_MIN_TOKENS", min_tokens)
     clf = EmotionClassifier(tiny_model, device="cpu", dtype=dtype, compile=option, progress=False)
     result = clf.run(TEXTS)
     np.testing.assert_allclose(result.scores, reference, atol=0.05 if dtype == "bfloat16" else 1e-5)
@@ -431,7 +435,7 @@ def test_warmup_compiles_on_representative_shapes(tiny_model: str, stand_in: dic
 def test_compile_auto_falls_back_to_eager_when_compiling_fails(
     tiny_model: str, reference: np.ndarray, stand_in: dict[str, StandIn], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core, "AUTO_COMPILE_MIN_TOKENS", 1)
+    monkeypatch.setattr(compiling, "AUTO_COMPILE_MIN_TOKENS", 1)
     stand_in["fail"] = StandIn(torch.nn.Identity())  # marker: the next stand-in fails
     clf = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile="auto", progress=False, max_tokens=64)
     result = clf.run(TEXTS)

@@ -10,6 +10,7 @@ import spacy_goemotions
 EXPECTED_PUBLIC = {
     "DEFAULT_MODEL",
     "GOEMOTIONS_LABELS",
+    "ClassifierOptions",
     "ConfigurationError",
     "EmotionClassifier",
     "GoEmotionsError",
@@ -36,7 +37,7 @@ def test_all_is_the_intended_surface() -> None:
 
 def test_import_loads_no_model_nor_spacy_nor_transformers() -> None:
     code = (
-        "import sys, spacy_goemotions, spacy_goemotions._loading as l; "
+        "import sys, spacy_goemotions, spacy_goemotions.core.loading as l; "
         "print(l.load_count, 'spacy' in sys.modules, 'transformers' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)

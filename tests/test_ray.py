@@ -17,8 +17,8 @@ ray = pytest.importorskip("ray", reason="the Ray adapter needs the [ray] extra: 
 pytest.importorskip("ray.data", reason="the Ray adapter needs the [ray] extra (ray[data])")
 
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError, ModelLoadError  # noqa: E402
-from spacy_goemotions.pandas_accessor import EmotionsDataFrameAccessor  # noqa: E402
-from spacy_goemotions.ray_predictor import EmotionPredictor  # noqa: E402
+from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor  # noqa: E402
+from spacy_goemotions.integrations.ray import EmotionPredictor  # noqa: E402
 
 # Ray warns about its own deprecated settings when it builds a DataContext; nothing we can change.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
@@ -60,7 +60,7 @@ def test_ray_dataset_equals_pandas_and_each_actor_loads_once(tiny_model: str, ra
         """Adds who scored each row and how many models that process had loaded by then."""
 
         def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-            from spacy_goemotions import _loading
+            import spacy_goemotions.core.loading as _loading
 
             return super().__call__(batch).assign(pid=os.getpid(), loads=_loading.load_count)
 
@@ -146,7 +146,7 @@ def test_same_options_as_the_pandas_accessor() -> None:
 
 def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # None in sys.modules makes `import ray` fail
-    monkeypatch.delitem(sys.modules, "spacy_goemotions.ray_predictor")
+    monkeypatch.delitem(sys.modules, "spacy_goemotions.integrations.ray")
     with pytest.raises(MissingExtraError, match=r"EmotionPredictor.*'ray'.*pip install 'spacy-goemotions\[ray\]'") as caught:
-        importlib.import_module("spacy_goemotions.ray_predictor")
+        importlib.import_module("spacy_goemotions.integrations.ray")
     assert isinstance(caught.value, ImportError) and caught.value.extra == "ray"

@@ -29,7 +29,7 @@ from spacy.training import Example
 
 import spacy_goemotions  # noqa: F401  (pandas accessor)
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, ModelLoadError, ThresholdPolicy, get_classifier
-from spacy_goemotions.spacy_component import EmotionComponent, score_emotions
+from spacy_goemotions.integrations.spacy import EmotionComponent, score_emotions
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [
@@ -129,7 +129,7 @@ def test_entry_point_factory_and_config_file_in_fresh_process(tiny_model: str, t
         assert scorer.__name__ == "score_emotions"
         nlp = spacy.blank("en")
         nlp.add_pipe("goemotions", config={{"model": {tiny_model!r}, "top_k": 2}})
-        assert "spacy_goemotions.spacy_component" in sys.modules  # loaded through the entry point
+        assert "spacy_goemotions.integrations.spacy.component" in sys.modules  # loaded through the entry point
         doc = nlp("Thank you so much!")
         from_file = spacy.util.load_model_from_config(spacy.util.load_config({str(config)!r}), auto_fill=True)
         doc2 = from_file("Thank you so much!")

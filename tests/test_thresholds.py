@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, ThresholdPolicy, tune_thresholds
-from spacy_goemotions.thresholds import model_card_thresholds, threshold_presets
+from spacy_goemotions.core.thresholds import model_card_thresholds, threshold_presets
 
 LABELS = ("joy", "anger", "neutral")
 

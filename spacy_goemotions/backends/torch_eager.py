@@ -1,0 +1,131 @@
+"""The torch backend: the model itself on padded batches (or its ``torch.compile`` twin), one batch at a time.
+
+``create_backend`` is what ``backend="torch"`` builds: padded batches here, or packed batches
+(:mod:`.torch_packed`) where flash-attn makes them possible. A batch that runs out of memory is
+split in halves and retried, rows staying in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from ..core.batching import Batch, split_batch
+from . import torch_compiled
+from .base import Layout, ScoreMatrix, SynchronousRunner
+
+if TYPE_CHECKING:
+    from ..core.loading import LoadedModel
+    from ..core.options import ClassifierOptions
+    from .base import Backend
+
+logger = logging.getLogger("spacy_goemotions")
+
+
+@dataclass
+class TorchBatch:
+    """A batch as CPU tensors (pinned for a CUDA device), and the arrays it came from (to split it)."""
+
+    batch: Batch
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor | None = None
+    position_ids: torch.Tensor | None = None
+    cu_seqlens: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+
+def create_backend(options: ClassifierOptions, loaded: LoadedModel) -> Backend[TorchBatch]:
+    """``backend="torch"``: packed batches where they work (see :func:`.torch_packed.use_packing`), else padded."""
+    from .torch_packed import TorchPackedBackend, use_packing
+
+    if use_packing(options, loaded):
+        return TorchPackedBackend(options, loaded)
+    return TorchBackend(options, loaded)
+
+
+class TorchBackend:
+    """Padded batches through the eager model, or through its compiled twin when the run asks for it."""
+
+    layout: Layout = "padded"
+
+    def __init__(self, options: ClassifierOptions, loaded: LoadedModel) -> None:
+        self.options = options
+        self.loaded = loaded
+        # Pinned memory lets the host-to-GPU copy run asynchronously (non_blocking=True), so the copy of
+        # batch i+1 overlaps the compute of batch i; prepare() runs on the prefetch thread for that.
+        self.pin = loaded.device.type == "cuda"
+
+    def prepare(self, batch: Batch) -> TorchBatch:
+        def tensor(array: npt.NDArray[Any]) -> torch.Tensor:
+            result = torch.from_numpy(array)
+            return result.pin_memory() if self.pin else result
+
+        optional = {name: tensor(getattr(batch, name)) for name in ("attention_mask", "position_ids", "cu_seqlens")
+                    if getattr(batch, name) is not None}  # fmt: skip
+        return TorchBatch(batch, tensor(batch.input_ids), **optional)
+
+    @contextmanager
+    def open(self, estimated_tokens: float) -> Iterator[TorchRunner]:
+        yield TorchRunner(self, self.module_for_run(estimated_tokens))
+
+    def module_for_run(self, estimated_tokens: float) -> torch.nn.Module:
+        """The eager model, or its compiled twin when ``compile`` says this run should use it."""
+        return torch_compiled.module_for_run(self.loaded, self.options, estimated_tokens)
+
+    @torch.inference_mode()
+    def forward(self, prepared: TorchBatch, module: torch.nn.Module) -> ScoreMatrix:
+        """One batch's sigmoid scores, in float32, copied back to the CPU once."""
+        device = self.loaded.device
+        assert prepared.attention_mask is not None
+        # non_blocking: from pinned memory (CUDA) the copy is asynchronous; elsewhere it is a no-op flag.
+        input_ids = prepared.input_ids.to(device, non_blocking=True)
+        logits = module(input_ids=input_ids, attention_mask=prepared.attention_mask.to(device, non_blocking=True)).logits
+        return torch.sigmoid(logits.float()).cpu().numpy()
+
+
+class TorchRunner(SynchronousRunner):
+    """One run on a torch backend: computes each batch as it is submitted."""
+
+    def __init__(self, backend: TorchBackend, module: torch.nn.Module) -> None:
+        self.backend = backend
+        self.module = module
+        self.warms_up = module is not backend.loaded.model
+
+    @property
+    def compiled(self) -> bool:
+        return self.module is not self.backend.loaded.model
+
+    def compute(self, prepared: TorchBatch) -> ScoreMatrix:
+        """Forward one batch; on out-of-memory, split it in halves and retry (rows stay in order)."""
+        backend = self.backend
+        try:
+            return backend.forward(prepared, self.module)
+        except torch.OutOfMemoryError:
+            batch, device = prepared.batch, backend.loaded.device
+            if len(batch) == 1:
+                raise torch.OutOfMemoryError(
+                    f"Out of memory on a single sequence of {batch.real_tokens} tokens on {device}. "
+                    "Lower max_length, use long_text='chunk', or run on a device with more memory."
+                ) from None
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            logger.warning("Out of memory on a batch of %d; retrying as two halves", len(batch))
+            halves = split_batch(batch, backend.loaded.tokenizer.pad_token_id)
+            return np.concatenate([self.compute(backend.prepare(half)) for half in halves])
+        except Exception as error:
+            eager = backend.loaded.model
+            if self.module is eager or backend.options.compile is True:
+                raise
+            # compile="auto" must never make a run fail that the eager model would finish.
+            torch_compiled.mark_compile_failed(eager, error)
+            self.module = eager
+            return backend.forward(prepared, eager)

@@ -1,0 +1,238 @@
+"""Sub-commands ``evaluate`` and ``tune-thresholds``: a thin layer over the core and :mod:`spacy_goemotions.evaluation`.
+
+- ``evaluate``: score labelled data and print the model card's per-label table for the 0.5
+  threshold and, when another policy is asked for, for that policy too.
+- ``tune-thresholds``: per-label F1-maximizing thresholds, written as JSON that ``threshold=``
+  (and ``--threshold``) load.
+
+Both take every classifier option as a flag (:func:`.options.add_classifier_arguments`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigurationError, GoEmotionsError
+from ..labels import GOEMOTIONS_LABELS
+from .options import (
+    add_classifier_arguments,
+    add_policy_arguments,
+    check_limit,
+    classifier_options,
+    command_line_message,
+    print_error,
+)
+
+PREDICTION_FORMATS = (".csv", ".jsonl")
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data",
+        required=True,
+        help="GoEmotions .tsv (text, label ids, id; no header), or .csv / .jsonl with text and labels (names or ids); .gz too",
+    )
+    group.add_argument("--text-column", default="text", help="CSV column / JSONL key of the text (default: text)")
+    group.add_argument("--labels-column", default="labels", help="CSV column / JSONL key of the labels (default: labels)")
+    group.add_argument("--id-column", default="id", help="CSV column / JSONL key of the id (default: id; else the row number)")
+    group.add_argument("--limit", type=int, default=None, help="use only the first N rows (quick runs)")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``evaluate`` and ``tune-thresholds``."""
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="per-label Accuracy/Precision/Recall/F1/MCC table on labelled data",
+        description="Score labelled data and print per-label Accuracy, Precision, Recall, F1, MCC, Support and "
+        "Threshold with macro-avg and micro-avg rows (the model card's layout). The 0.5 table is always shown; "
+        "a different --threshold/--top-k or --tuned-thresholds adds its own table.",
+    )
+    _add_data_options(evaluate)
+    policy = evaluate.add_argument_group("policy and output")
+    add_policy_arguments(policy)
+    policy.add_argument(
+        "--tuned-thresholds",
+        default=None,
+        metavar="FILE",
+        help="also show the table of this thresholds JSON (from tune-thresholds)",
+    )
+    policy.add_argument(
+        "--format", choices=("markdown", "csv", "json"), default="markdown", help="output format (default: markdown)"
+    )
+    policy.add_argument("-o", "--output", default=None, metavar="FILE", help="write the tables to FILE instead of stdout")
+    policy.add_argument("--predictions-out", default=None, metavar="FILE", help="save raw scores with ids (.csv or .jsonl)")
+    policy.add_argument(
+        "--plot", default=None, metavar="FILE.png", help="bar chart of per-label F1 per policy (needs the plot extra)"
+    )
+    add_classifier_arguments(evaluate.add_argument_group("model and inference"))
+    evaluate.set_defaults(func=run_evaluate, command_name="evaluate", parser=evaluate)
+
+    tune = subparsers.add_parser(
+        "tune-thresholds",
+        help="per-label F1-maximizing thresholds, saved as JSON for threshold=",
+        description="Score labelled (dev) data and pick, per label, the threshold on a 0.01 grid that maximizes F1 "
+        "(rule: score >= threshold). The JSON loads with threshold='FILE' / --threshold FILE.",
+    )
+    _add_data_options(tune)
+    tune.add_argument("-o", "--output", required=True, metavar="FILE", help="thresholds JSON to write")
+    add_classifier_arguments(tune.add_argument_group("model and inference"))
+    tune.set_defaults(func=run_tune_thresholds, command_name="tune-thresholds", parser=tune)
+
+
+
+def _reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Our own errors (bad input, bad options) end as one message and exit code 2, not a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except GoEmotionsError as error:
+            print_error(args.command_name, command_line_message(error, args.parser))
+            return 2
+
+    return wrapper
+
+
+def _classifier(args: argparse.Namespace) -> Any:
+    from ..core.classifier import EmotionClassifier
+
+    return EmotionClassifier(options=classifier_options(args))
+
+
+def _read(args: argparse.Namespace, model_labels: Sequence[str]) -> tuple[Any, npt.NDArray[np.uint8]]:
+    """The data, and its gold matrix in the model's column order."""
+    from ..evaluation.datasets import read_dataset
+
+    # Numeric ids in GoEmotions files are GoEmotions ids, whatever order the model's head uses.
+    id_labels = GOEMOTIONS_LABELS if set(model_labels) <= set(GOEMOTIONS_LABELS) else tuple(model_labels)
+    data = read_dataset(
+        args.data, labels=id_labels, text_column=args.text_column, labels_column=args.labels_column, id_column=args.id_column
+    )
+    if args.limit is not None:
+        from ..evaluation.datasets import LabelledData
+
+        data = LabelledData(data.texts[: args.limit], data.ids[: args.limit], data.gold[: args.limit], data.labels)
+    if not len(data):
+        raise ConfigurationError(f"{args.data!r} has no rows to evaluate")
+    return data, data.select_labels(model_labels)
+
+
+def _score(classifier: Any, texts: list[str]) -> npt.NDArray[np.float32]:
+    result = classifier.run(texts)
+    stats = result.stats
+    rate = stats.rows / stats.seconds if stats.seconds else float("inf")
+    print(f"Scored {stats.rows} texts in {stats.seconds:.1f}s ({rate:.0f} texts/s) with {classifier.model_name} "
+          f"on {classifier.loaded.device} ({classifier.loaded.dtype})", file=sys.stderr)  # fmt: skip
+    scores: npt.NDArray[np.float32] = result.scores
+    return scores
+
+
+def write_predictions(path: str | Path, ids: Sequence[str], scores: npt.NDArray[np.floating[Any]], labels: Sequence[str]) -> None:
+    """Save raw scores with ids: CSV (``id`` + one column per label) or JSONL (``{"id", "scores"}``).
+
+    Scores are written with 9 significant digits, which round-trips float32 exactly.
+    """
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    cells = [[format(float(value), ".9g") for value in row] for row in np.asarray(scores)]
+    with file.open("w", encoding="utf-8", newline="") as handle:
+        if file.suffix.lower() == ".csv":
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(["id", *labels])
+            writer.writerows([identifier, *row] for identifier, row in zip(ids, cells, strict=True))
+        else:
+            for identifier, row in zip(ids, cells, strict=True):
+                # Numbers spliced in as text to keep the 9-digit form (json.dumps would print 17).
+                body = ", ".join(f"{json.dumps(name)}: {value}" for name, value in zip(labels, row, strict=True))
+                handle.write(f'{{"id": {json.dumps(identifier, ensure_ascii=False)}, "scores": {{{body}}}}}\n')
+
+
+@_reports_errors
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ..core.thresholds import ThresholdPolicy
+    from ..evaluation.metrics import describe_policy, evaluate_scores, format_tables
+
+    check_limit(args.limit)
+    # Check every option that can fail before the (long) scoring run.
+    if args.predictions_out and Path(args.predictions_out).suffix.lower() not in PREDICTION_FORMATS:
+        raise ConfigurationError(f"--predictions-out must end in {' or '.join(PREDICTION_FORMATS)}, got {args.predictions_out!r}")
+    if args.plot:
+        from ..evaluation.plotting import require_matplotlib
+
+        require_matplotlib()
+    classifier = _classifier(args)
+    labels = classifier.labels
+    shipped = classifier.loaded.shipped_thresholds
+    policies = [ThresholdPolicy.from_spec(0.5, labels=labels)]
+    requested = [ThresholdPolicy.from_spec(args.threshold, args.top_k, labels=labels)]
+    if args.tuned_thresholds:
+        requested.append(ThresholdPolicy.from_spec(args.tuned_thresholds, args.top_k, labels=labels))
+    for policy in requested:
+        policy.cutoffs(labels, shipped)  # "tuned" on a model without thresholds.json fails here
+        if all(policy.to_dict() != known.to_dict() for known in policies):
+            policies.append(policy)
+    data, gold = _read(args, labels)
+    scores = _score(classifier, data.texts)
+    if args.predictions_out:
+        write_predictions(args.predictions_out, data.ids, scores, labels)
+    tables = [
+        evaluate_scores(scores, gold, labels, policy, model_thresholds=shipped, name=describe_policy(policy))
+        for policy in policies
+    ]
+    meta = {
+        "data": str(args.data),
+        "model": classifier.model_name,
+        "revision": classifier.options.revision,
+        "n_texts": len(data),
+        "labels": list(labels),
+    }
+    text = format_tables(tables, args.format, meta=meta)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.plot:
+        from ..evaluation.plotting import plot_f1_comparison
+
+        plot_f1_comparison(
+            tables, args.plot, title=f"Per-label F1: {classifier.model_name} on {Path(args.data).name} ({len(data)} texts)"
+        )
+        print(f"Wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+@_reports_errors
+def run_tune_thresholds(args: argparse.Namespace) -> int:
+    from ..evaluation.tuning import tune_thresholds
+
+    check_limit(args.limit)
+    classifier = _classifier(args)
+    labels = classifier.labels
+    data, gold = _read(args, labels)
+    scores = _score(classifier, data.texts)
+    result = tune_thresholds(scores, gold, labels)
+    result["tuned_on"] = {"data": str(args.data), "n_texts": len(data), "model": classifier.model_name, "revision": classifier.options.revision}
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    lines = ["| Label | Threshold | F1 | Support |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {name} | {result['thresholds'][name]:g} | {result['f1'][name]:.3f} | {result['support'][name]} |" for name in labels
+    ]
+    print("\n".join(lines))
+    print(f"Wrote {output}: use it with --threshold {output} or threshold={str(output)!r}", file=sys.stderr)
+    return 0

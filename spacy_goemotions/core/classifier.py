@@ -1,0 +1,263 @@
+"""The inference core: texts in, an (n, labels) float32 score matrix out, in input order.
+
+Imports neither spaCy nor pandas (every integration converts its types to and from this), nor, until
+a model is first loaded, torch or transformers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..backends import backend_spec, create_backend, require_backend_package
+from . import scoring
+from .batching import build_batch
+from .options import ClassifierOptions, InferenceKwargs, resolve_options
+from .progress import progress_bar
+from .scoring import RunStats, ScoreMatrix, ScoringResult
+from .thresholds import ThresholdPolicy, ThresholdSpec
+from .tokenization import TextEncoder
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..backends.base import Backend
+    from .loading import LoadedModel
+
+#: With ``progress=None`` a bar is shown for inputs at least this large, in interactive use.
+AUTO_PROGRESS_MIN_ROWS = 1000
+
+
+class EmotionClassifier:
+    """Batched multi-label emotion scoring with a transformers sequence-classification model.
+
+    Construction is cheap: the model loads on first use, from a process-wide cache shared with
+    every other classifier (and every spaCy component and pandas call) asking for the same
+    ``(model, revision, device, dtype)``.
+
+    Args:
+        model: hub id, local directory saved with ``save_pretrained``, or a bundled model name
+            (default: ``options.model``, else ``DEFAULT_MODEL``).
+        options: a ready :class:`ClassifierOptions`; keyword arguments override its fields.
+        progress: True/False, or None for a bar on large inputs when stderr is a terminal.
+        **overrides: any field of :class:`ClassifierOptions` (``device``, ``dtype``, ``backend``,
+            ``batch_size``, ``max_tokens``, ``max_length``, ``long_text``, ``aggregate``, ...).
+
+    Raises:
+        ConfigurationError: for a bad option, a device this machine does not have, or a backend
+            whose package is missing (with the command that installs it).
+
+    Example:
+        >>> clf = EmotionClassifier("goemotions-small")            # doctest: +SKIP
+        >>> clf.scores(["Thank you so much!"]).shape               # doctest: +SKIP
+        (1, 28)
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        options: ClassifierOptions | None = None,
+        progress: bool | None = None,
+        **overrides: Unpack[InferenceKwargs],
+    ) -> None:
+        changes: dict[str, Any] = dict(overrides)
+        if model is not None:
+            changes["model"] = model
+        self.options = resolve_options(options, changes)
+        if progress is not None and not isinstance(progress, bool):
+            raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
+        self.progress = progress
+        require_backend_package(self.options.backend)
+        # Fail now, not at the first batch: a device this machine lacks is named at construction.
+        from .devices import resolve_device, resolve_dtype
+
+        resolve_dtype(self.options.dtype, resolve_device(self.options.device))
+        self._loaded: LoadedModel | None = None
+        self._backend: Backend[Any] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.options.to_dict().items() if v != ClassifierOptions.__dataclass_fields__[k].default}
+        return f"EmotionClassifier({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    @property
+    def model_name(self) -> str:
+        """The ``model`` option as a string."""
+        return self.options.model_name
+
+    @property
+    def loaded(self) -> LoadedModel:
+        """The loaded model (loads it on first access)."""
+        if self._loaded is None:
+            from .loading import load_model
+
+            spec = backend_spec(self.options.backend)
+            device = "cpu" if spec.cpu_only else self.options.device
+            self._loaded = load_model(self.model_name, self.options.revision, device, spec.load_dtype or self.options.dtype)
+        return self._loaded
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model is loaded already (reading this never loads it)."""
+        return self._loaded is not None
+
+    @property
+    def backend(self) -> Backend[Any]:
+        """What runs the model (see :mod:`spacy_goemotions.backends`); built on first use."""
+        if self._backend is None:
+            loaded = self.loaded
+            with self._lock:
+                if self._backend is None:
+                    self._backend = create_backend(self.options, loaded)
+        return self._backend
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The model's labels in score-column order (loads the model)."""
+        return self.loaded.labels
+
+    def known_labels(self) -> tuple[str, ...] | None:
+        """The labels if they are known without loading or any network: from the loaded model, or
+        from a local or bundled model's ``config.json``; None for a hub model not loaded yet."""
+        if self._loaded is not None:
+            return self._loaded.labels
+        from .loading import is_local_source, model_labels, resolve_model_source
+
+        try:
+            source = resolve_model_source(self.model_name)
+            return model_labels(source) if is_local_source(source) else None
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def effective_max_tokens(self) -> int:
+        """The token budget per batch in force: ``max_tokens``, or the device's default (loads the model)."""
+        budget = self.options.max_tokens or scoring.DEFAULT_MAX_TOKENS.get(self.loaded.device.type, 4096)
+        return max(budget, self.options.max_length)
+
+    def policy(self, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None) -> ThresholdPolicy:
+        """A validated :class:`ThresholdPolicy` for this model's labels."""
+        return ThresholdPolicy.from_spec(threshold, top_k, labels=self.labels)
+
+    def select(self, scores: ScoreMatrix, policy: ThresholdPolicy) -> list[list[str]]:
+        """Labels the policy selects in each score row (highest first); NaN rows give []."""
+        return policy.select_labels(scores, self.labels, self.loaded.shipped_thresholds)
+
+    def scores(self, texts: Iterable[str | None], *, progress: bool | None = None, out: ScoreMatrix | None = None) -> ScoreMatrix:
+        """Score texts: an (n, len(labels)) float32 array in input order; None gives a NaN row.
+
+        Args:
+            texts: strings, or None for a missing text.
+            progress: show a progress bar (None: the classifier's setting).
+            out: an existing float32 array of shape (n, len(labels)) to fill and return instead of a
+                new one; any memory layout (e.g. the transpose of a column block a DataFrame will
+                own), so a caller can avoid holding the scores twice.
+
+        Raises:
+            TypeError: for an element that is neither a string nor None, naming its position.
+            ValueError: for an ``out`` of the wrong shape or dtype.
+        """
+        return self.run(texts, progress=progress, out=out).scores
+
+    def run(self, texts: Iterable[str | None], *, progress: bool | None = None, out: ScoreMatrix | None = None) -> ScoringResult:
+        """Like :meth:`scores`, also returning the run's :class:`RunStats`."""
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of strings, not a single string: pass [text]")
+        items = texts if isinstance(texts, Sequence) else list(texts)
+        loaded = self.loaded
+        stats = RunStats(rows=len(items))
+        output = _output_array(out, (len(items), len(loaded.labels)))
+        started = time.perf_counter()
+        wanted = self.progress if progress is None else progress
+        with progress_bar(len(items), wanted, desc="goemotions", auto_min=AUTO_PROGRESS_MIN_ROWS) as bar:
+            self._scoring_run().run(items, output, stats, bar)
+        stats.seconds = time.perf_counter() - started
+        return ScoringResult(output, loaded.labels, stats)
+
+    def warmup(self) -> float:
+        """Load the model and, when this classifier would compile it, compile it now; returns seconds.
+
+        Compilation otherwise happens inside the first large run. The warm-up runs the shape
+        classes a real run meets (one row and several, texts inside and beyond the local attention
+        window, with and without padding), so later batches do not recompile.
+
+        Example:
+            >>> EmotionClassifier("goemotions-small", compile=True).warmup()  # doctest: +SKIP
+            81.2
+        """
+        started = time.perf_counter()
+        loaded, backend = self.loaded, self.backend
+        encoder = TextEncoder(loaded.tokenizer, self.options)
+        with backend.open(float("inf") if self.options.compile is True else 0.0) as runner:
+            if runner.warms_up:
+                window = int(getattr(loaded.model.config, "local_attention", 128))
+                for group in ([8, 8], [9, 6, 3], [8], [window + 24, window + 16], [window + 24]):
+                    sequences = [encoder.synthetic_ids(min(n, self.options.max_length)) for n in group]
+                    batch = build_batch(np.arange(len(group)), sequences, loaded.tokenizer.pad_token_id,
+                                        packed=backend.layout == "packed")  # fmt: skip
+                    runner.submit(backend.prepare(batch), lambda scores: None)
+                runner.wait()
+        return time.perf_counter() - started
+
+    def iter_scores(self, texts: Iterable[str | None], *, chunk_rows: int = scoring.DEFAULT_WINDOW_ROWS) -> Iterator[ScoreMatrix]:
+        """Score a stream lazily, ``chunk_rows`` texts at a time, yielding one matrix per chunk."""
+        buffer: list[str | None] = []
+        for text in texts:
+            buffer.append(text)
+            if len(buffer) >= chunk_rows:
+                yield self.scores(buffer, progress=False)
+                buffer = []
+        if buffer:
+            yield self.scores(buffer, progress=False)
+
+    def _scoring_run(self) -> scoring.ScoringRun:
+        loaded, options = self.loaded, self.options
+        prefetch = options.prefetch if options.prefetch is not None else loaded.device.type == "cuda"
+        return scoring.ScoringRun(
+            TextEncoder(loaded.tokenizer, options), self.backend, len(loaded.labels), loaded.device.type,
+            max_tokens=self.effective_max_tokens, batch_size=options.batch_size, aggregate=options.aggregate, prefetch=prefetch,
+        )  # fmt: skip
+
+
+def _output_array(out: ScoreMatrix | None, shape: tuple[int, int]) -> ScoreMatrix:
+    """``out`` checked and filled with NaN (rows of missing texts stay NaN), or a new NaN array."""
+    if out is None:
+        return np.full(shape, np.nan, dtype=np.float32)
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != np.float32:
+        got = f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}".strip()
+        raise ValueError(f"out must be a float32 numpy array of shape {shape}, got {got}; e.g. out=np.empty({shape}, dtype=np.float32)")
+    out.fill(np.nan)
+    return out
+
+
+_CLASSIFIERS: dict[ClassifierOptions, EmotionClassifier] = {}
+_CLASSIFIERS_LOCK = threading.Lock()
+
+
+def get_classifier(
+    model: str | os.PathLike[str] | None = None, *, options: ClassifierOptions | None = None, **overrides: Unpack[InferenceKwargs]
+) -> EmotionClassifier:
+    """The classifier for these options, shared across calls (integrations call this on every request).
+
+    Takes what :class:`EmotionClassifier` takes (but ``progress``, which each call passes).
+
+    Example:
+        >>> get_classifier("goemotions-small") is get_classifier(options=ClassifierOptions("goemotions-small"))  # doctest: +SKIP
+        True
+    """
+    changes: dict[str, Any] = dict(overrides)
+    if model is not None:
+        changes["model"] = model
+    resolved = resolve_options(options, changes)
+    with _CLASSIFIERS_LOCK:
+        classifier = _CLASSIFIERS.get(resolved)
+        if classifier is None:
+            classifier = _CLASSIFIERS[resolved] = EmotionClassifier(options=resolved)
+        return classifier
+

@@ -1,0 +1,246 @@
+"""Model loading: safetensors only, never remote code, one process-wide cache.
+
+spaCy and pandas in the same process share one loaded model per (model, revision, device,
+dtype): loading ModernBERT-base costs seconds and 600 MB, so it must happen once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ModelLoadError
+from .devices import dtype_name, resolve_device, resolve_dtype
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger("spacy_goemotions")
+
+#: Folder of the models shipped inside the package, one sub-folder per model name.
+BUNDLED_MODELS_DIR = Path(__file__).parents[1] / "models"
+#: Per-label thresholds shipped beside a model's weights (used by ``threshold="tuned"``).
+MODEL_THRESHOLDS_FILE = "thresholds.json"
+
+
+def bundled_model_names() -> list[str]:
+    """Names usable as ``model=`` that load from package data, with no network."""
+    if not BUNDLED_MODELS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in BUNDLED_MODELS_DIR.iterdir() if (p / "config.json").is_file())
+
+
+def resolve_model_source(model: str | Path) -> str:
+    """A bundled model name, a local directory, or (anything else) a Hugging Face hub id."""
+    text = str(model)
+    bundled = BUNDLED_MODELS_DIR / text
+    if "/" not in text and "\\" not in text and (bundled / "config.json").is_file():
+        return str(bundled)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(
+                f"{text!r} is a directory but has no config.json, so it is not a saved model. "
+                "Point model= at a folder written by save_pretrained (config.json, model.safetensors, "
+                "tokenizer files), a hub id such as 'cirimus/modernbert-base-go-emotions', or one of "
+                f"the bundled models {bundled_model_names()}."
+            )
+        return str(path.resolve())
+    if path.suffix or text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise ModelLoadError(
+            f"Model {text!r} is neither an existing directory nor a hub id ('owner/name'). "
+            f"Bundled models: {bundled_model_names()}."
+        )
+    return text
+
+
+def is_local_source(source: str) -> bool:
+    return Path(source).is_dir()
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, shared by every classifier that asks for the same key."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    labels: tuple[str, ...]
+    device: torch.device
+    dtype: torch.dtype
+    source: str
+    revision: str | None
+    shipped_thresholds: dict[str, float] | None
+
+
+def labels_from_config(config: Any) -> tuple[str, ...]:
+    """Label names in column order, from a transformers config's ``id2label``."""
+    id2label = {int(k): str(v) for k, v in config.id2label.items()}
+    if sorted(id2label) != list(range(len(id2label))):
+        raise ModelLoadError(f"The model config's id2label has gaps: {sorted(id2label)}")
+    return tuple(id2label[i] for i in range(len(id2label)))
+
+
+def model_labels(model: str | Path, revision: str | None = None) -> tuple[str, ...]:
+    """A model's label names in score-column order, read from its config alone (no weights).
+
+    Adapters that must describe their output before any model loads (a Dask ``meta``) use this.
+    A local or bundled model's ``config.json`` is read directly, so the caller does not even import
+    transformers; a hub id goes through ``transformers.AutoConfig`` (served from the local cache
+    when the hub is offline).
+
+    Example:
+        >>> model_labels("goemotions-small")[:2]  # doctest: +SKIP
+        ('admiration', 'amusement')
+    """
+    source = resolve_model_source(model)
+    return _config_labels(source, revision)
+
+
+@functools.lru_cache(maxsize=32)
+def _config_labels(source: str, revision: str | None) -> tuple[str, ...]:
+    if is_local_source(source):
+        config_file = Path(source) / "config.json"
+        try:
+            data = json.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(f"Could not read the label names from {config_file}: {error}") from error
+        # Without id2label, transformers invents LABEL_0..; only AutoConfig knows those defaults.
+        if isinstance(data, dict) and isinstance(data.get("id2label"), dict) and data["id2label"]:
+            return labels_from_config(SimpleNamespace(id2label=data["id2label"]))
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=False)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(
+            f"Could not read the config of model {source!r} (revision {revision!r}): {str(error).rstrip('.')}. "
+            "Offline, pass a local directory saved with save_pretrained, or give the label names "
+            "where the caller takes them (ddf.emotions.classify(..., labels=[...]))."
+        ) from error
+    return labels_from_config(config)
+
+
+def read_shipped_thresholds(source: str, revision: str | None) -> dict[str, float] | None:
+    """The model's ``thresholds.json`` if it ships one, else None."""
+    if is_local_source(source):
+        file: Path | None = Path(source) / MODEL_THRESHOLDS_FILE
+    else:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+        try:
+            file = Path(hf_hub_download(source, MODEL_THRESHOLDS_FILE, revision=revision))
+        except (EntryNotFoundError, LocalEntryNotFoundError):
+            file = None
+    if file is None or not file.is_file():
+        return None
+    data = json.loads(file.read_text(encoding="utf-8"))
+    mapping = data.get("thresholds", data) if isinstance(data, dict) else None
+    if not isinstance(mapping, dict):
+        raise ModelLoadError(f"{file} must hold a JSON object of label -> threshold")
+    return {str(k): float(v) for k, v in mapping.items()}
+
+
+def _load_uncached(source: str, revision: str | None, device: torch.device, dtype: torch.dtype) -> LoadedModel:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .fork import install_fork_guard
+
+    install_fork_guard()  # before torch runs: forked workers (nlp.pipe n_process) must not hang
+
+    hint = (
+        "Check the name, or, offline, pass a local directory saved with save_pretrained "
+        f"(or a bundled model: {bundled_model_names()}). Only safetensors weights are loaded."
+    )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, revision=revision, use_safetensors=True, trust_remote_code=False, dtype=dtype
+        )
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load model {source!r} (revision {revision!r}): {error}. {hint}") from error
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"Model {source!r} has no fast tokenizer (tokenizer.json); one is required.")
+    if tokenizer.pad_token_id is None:
+        raise ModelLoadError(f"The tokenizer of {source!r} has no pad token; batched inference needs one.")
+    model.to(device).eval()
+    loaded = LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        labels=labels_from_config(model.config),
+        device=device,
+        dtype=dtype,
+        source=source,
+        revision=revision,
+        shipped_thresholds=read_shipped_thresholds(source, revision),
+    )
+    logger.info("Loaded %s (revision %s) on %s as %s", source, revision, device, dtype_name(dtype))
+    return loaded
+
+
+_CACHE: dict[tuple[str, str | None, str, str], LoadedModel] = {}
+_CACHE_LOCK = threading.Lock()
+load_count = 0  # how many times weights were actually read (tests use it to prove sharing)
+
+
+def load_model(model: str | Path, revision: str | None = None, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> LoadedModel:
+    """Load (or fetch from the process-wide cache) a model and its tokenizer. Thread-safe."""
+    global load_count
+    source = resolve_model_source(model)
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    key = (source, revision, str(torch_device), dtype_name(torch_dtype))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _load_uncached(source, revision, torch_device, torch_dtype)
+            load_count += 1
+        return _CACHE[key]
+
+
+def clear_model_cache() -> None:
+    """Drop every cached model (frees memory; the next call loads again)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def save_model_copy(model: str | Path, revision: str | None, out: Path, loaded: LoadedModel | None = None) -> None:
+    """Write the model as float32 safetensors, its tokenizer and its shipped thresholds into ``out``.
+
+    ``loaded`` is reused when it is float32; otherwise (bf16/fp16 in memory) the original weights are
+    read again, so a copy is never of lower precision than its source. Saving a model over the
+    folder it was loaded from does nothing: the files are there.
+
+    Raises:
+        ModelLoadError: when the original weights cannot be read.
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    source = resolve_model_source(model)
+    if out.exists() and Path(source).is_dir() and Path(source).resolve() == out.resolve():
+        return
+    if out.exists():
+        shutil.rmtree(out)
+    copy: Any
+    if loaded is not None and loaded.dtype == torch.float32:
+        copy, tokenizer = loaded.model, loaded.tokenizer
+    else:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
+            copy = AutoModelForSequenceClassification.from_pretrained(
+                source, revision=revision, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
+            )
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(f"Could not read model {source!r} to save its weights: {error}") from error
+    copy.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    shipped = read_shipped_thresholds(source, revision)
+    if shipped is not None:
+        (out / MODEL_THRESHOLDS_FILE).write_text(json.dumps({"thresholds": shipped}, indent=2), encoding="utf-8")

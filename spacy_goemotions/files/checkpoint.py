@@ -1,0 +1,78 @@
+"""Checkpoints of a file run: what was done, where the input continues, and what the run was.
+
+After every chunk a run writes ``OUTPUT.checkpoint.json`` atomically: the chunks done, the input
+position, the sink's state, the counts, and a fingerprint of the input file and the options. A
+resumed run refuses a checkpoint whose fingerprint differs, naming every difference, so an output
+never mixes two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from typing import Any
+
+from .._version import __version__
+from ..errors import ConfigurationError
+from .atomic import write_atomic
+from .formats import OutputPaths
+
+CHECKPOINT_FORMAT = "spacy-goemotions/classify-checkpoint.v1"
+
+
+def fingerprint(input_path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """What makes a run the same run: the input file (path, size, mtime), the options and the version."""
+    stat = os.stat(input_path)
+    return {"input": {"path": os.path.realpath(input_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+            "options": options, "version": __version__}  # fmt: skip
+
+
+def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every leaf that differs between two fingerprints, as ``"options.policy.default: was 0.5, now 0.3"``."""
+    found = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(f"{prefix}{key}: was {a!r}, now {b!r}")
+    return found
+
+
+def save_checkpoint(paths: OutputPaths, state: dict[str, Any], counts: Any, *, complete: bool = False) -> None:
+    """Write the checkpoint: ``state`` (fingerprint, position, sink, kept) with the ``counts`` dataclass."""
+    data = {"format": CHECKPOINT_FORMAT, **state, "chunks": counts.chunks, "counts": asdict(counts), "complete": complete}
+    write_atomic(paths.checkpoint, json.dumps(data, indent=1).encode("utf-8"))
+
+
+def load_checkpoint(paths: OutputPaths, expected: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+    """The checkpoint to resume from, None to start afresh; refuses to clobber one without ``resume``.
+
+    Raises:
+        ConfigurationError: for an unreadable checkpoint, one of another version, a checkpoint
+            without ``resume=True``, or a fingerprint that differs from ``expected``.
+    """
+    if not paths.checkpoint.exists():
+        return None
+    try:
+        state: dict[str, Any] = json.loads(paths.checkpoint.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigurationError(f"The checkpoint {str(paths.checkpoint)!r} cannot be read ({error}); delete it to start over.") from error
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise ConfigurationError(f"{str(paths.checkpoint)!r} is not a checkpoint of this version; delete it to start over.")
+    rows = state.get("counts", {}).get("rows_out", 0)
+    if not resume:
+        raise ConfigurationError(
+            f"An interrupted run left {str(paths.checkpoint)!r} ({rows:,} rows done). Pass resume=True to continue it, "
+            f"or delete it and {str(paths.partial)!r} / {str(paths.parts)!r} to start over.",
+            options=("resume",),
+        )
+    found = differences(state.get("fingerprint", {}), expected)
+    if found:
+        raise ConfigurationError(
+            "Cannot resume: the input file or the options differ from the interrupted run's, so the output would mix two "
+            f"runs. Differences: {'; '.join(found)}. Run with the same input and options, or delete "
+            f"{str(paths.checkpoint)!r} to start over."
+        )
+    return state

@@ -1,0 +1,166 @@
+"""pandas accessors: ``df.emotions.classify(...)`` and ``series.emotions.scores()/labels()``.
+
+A thin adapter: it converts a column to a list of ``str | None``, calls the core, and builds new
+frames. It never mutates the caller's DataFrame and never drops or reorders a row. Options are the
+core's (:class:`~spacy_goemotions.core.ClassifierOptions`, as keyword arguments or ``options=``) and
+the table's (:class:`~spacy_goemotions.core.table.TableOptions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..core.classifier import EmotionClassifier, get_classifier
+from ..core.options import ClassifierOptions, resolve_options
+from ..core.table import TableOptions, split_classify_kwargs
+from ..core.thresholds import ThresholdPolicy, ThresholdSpec
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..core.options import ClassifierKwargs
+    from ..core.table import ClassifyKwargs
+
+__all__ = ["EmotionsDataFrameAccessor", "EmotionsSeriesAccessor", "classify_frame", "texts_from_series"]
+
+
+def texts_from_series(series: pd.Series) -> list[str | None]:
+    """The column as ``str | None`` values: None, NaN, pd.NA and NaT become None.
+
+    Raises:
+        TypeError: for the first value that is neither text nor missing, naming its index label.
+    """
+    values = series.astype(object).tolist() if isinstance(series.dtype, pd.CategoricalDtype) else series.tolist()
+    texts: list[str | None] = []
+    for position, value in enumerate(values):
+        if isinstance(value, str):
+            texts.append(value)
+        elif value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            texts.append(None)
+        else:
+            label = series.index[position]
+            raise TypeError(
+                f"Column {series.name!r} holds a {type(value).__name__} ({value!r:.60}) at index {label!r}; "
+                "emotion classification needs text. Convert the column first, e.g. "
+                f"df[{series.name!r}] = df[{series.name!r}].astype('string'), or set the value to None."
+            )
+    return texts
+
+
+def text_column(frame: pd.DataFrame, column: Hashable) -> pd.Series:
+    """The column to score, or a clear error for a missing or duplicated name."""
+    if column not in frame.columns:
+        raise KeyError(f"Column {column!r} not found. Available columns: {list(frame.columns)}")
+    series = frame[column]
+    if isinstance(series, pd.DataFrame):
+        raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
+    return series
+
+
+def classify_frame(
+    frame: pd.DataFrame, column: Hashable, options: ClassifierOptions, table: TableOptions, progress: bool | None = None
+) -> pd.DataFrame:
+    """What ``df.emotions.classify`` returns, from already validated options (Dask and Ray call this per partition)."""
+    series = text_column(frame, column)
+    texts = texts_from_series(series)
+    classifier = get_classifier(options=options)
+    policy = table.policy(classifier.labels)
+    score_columns = table.output_columns(classifier.labels, list(frame.columns))[:-1]
+    # The scores exist once: the core writes them straight into the (labels, rows) block the new
+    # DataFrame adopts without a copy, and the labels are selected a window at a time, so memory
+    # beyond the output columns does not scale with the rows (benchmarks/memory.py).
+    block = np.empty((len(score_columns), len(texts)), dtype=np.float32)
+    classifier.scores(texts, progress=progress, out=block.T)
+    del texts
+    selected = _select_in_windows(classifier, block.T, policy)
+    added = pd.DataFrame(block.T, columns=score_columns, copy=False)
+    added[table.labels_column] = selected
+    # Positional join: the index may have duplicates or levels, and order must be kept as is.
+    return pd.concat([frame.reset_index(drop=True), added], axis=1).set_axis(frame.index, axis=0)
+
+
+@pd.api.extensions.register_dataframe_accessor("emotions")
+class EmotionsDataFrameAccessor:
+    """``df.emotions``: add emotion score columns and a labels column to a DataFrame."""
+
+    def __init__(self, pandas_obj: pd.DataFrame) -> None:
+        if not isinstance(pandas_obj, pd.DataFrame):
+            raise AttributeError("the .emotions DataFrame accessor needs a DataFrame")
+        self._df = pandas_obj
+
+    def classify(
+        self, column: Hashable, *, options: ClassifierOptions | None = None, progress: bool | None = None,
+        **kwargs: Unpack[ClassifyKwargs],
+    ) -> pd.DataFrame:  # fmt: skip
+        """Score ``column`` and return a NEW DataFrame: the original columns, one float32 column per
+        label (named ``prefix + label``) and ``labels_column`` (the labels the policy selects,
+        highest score first). Missing texts get NaN scores and an empty list.
+
+        Args:
+            column: the text column.
+            options: a ready :class:`~spacy_goemotions.ClassifierOptions`; keyword arguments override it.
+            progress: True/False, or None for a bar on large inputs when stderr is a terminal.
+            **kwargs: the classifier options (``model``, ``revision``, ``device``, ``dtype``, ``backend``,
+                ``batch_size``, ``max_tokens``, ``max_length``, ``long_text``, ``aggregate``, ...) and the
+                table options ``threshold`` (0.5), ``top_k`` (None), ``prefix`` ("") and
+                ``labels_column`` ("emotions").
+
+        Example:
+            >>> out = df.emotions.classify("body", model="goemotions-small", threshold="tuned")  # doctest: +SKIP
+        """
+        classifier_options, table = split_classify_kwargs(kwargs, options)
+        return classify_frame(self._df, column, classifier_options, table, progress)
+
+
+@pd.api.extensions.register_series_accessor("emotions")
+class EmotionsSeriesAccessor:
+    """``series.emotions``: score a text Series."""
+
+    def __init__(self, pandas_obj: pd.Series) -> None:
+        if not isinstance(pandas_obj, pd.Series):
+            raise AttributeError("the .emotions Series accessor needs a Series")
+        self._series = pandas_obj
+
+    def scores(
+        self, *, options: ClassifierOptions | None = None, progress: bool | None = None, **kwargs: Unpack[ClassifierKwargs]
+    ) -> pd.DataFrame:
+        """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text).
+
+        Takes the classifier options as keyword arguments or ``options=``, like ``df.emotions.classify``.
+        """
+        classifier = get_classifier(options=resolve_options(options, kwargs))
+        texts = texts_from_series(self._series)
+        block = np.empty((len(classifier.labels), len(texts)), dtype=np.float32)
+        classifier.scores(texts, progress=progress, out=block.T)
+        return pd.DataFrame(block.T, index=self._series.index, columns=list(classifier.labels), copy=False)
+
+    def labels(
+        self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, options: ClassifierOptions | None = None,
+        progress: bool | None = None, **kwargs: Unpack[ClassifierKwargs],
+    ) -> pd.Series:  # fmt: skip
+        """A Series of label lists (highest score first), aligned to the Series index."""
+        classifier = get_classifier(options=resolve_options(options, kwargs))
+        policy = TableOptions(threshold=threshold, top_k=top_k).policy(classifier.labels)
+        scores = classifier.scores(texts_from_series(self._series), progress=progress)
+        return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")
+
+
+def _select_in_windows(classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192) -> np.ndarray:
+    """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
+    selected = np.empty(len(scores), dtype=object)
+    for start in range(0, len(scores), window):
+        for offset, row in enumerate(classifier.select(scores[start : start + window], policy)):
+            selected[start + offset] = row
+    return selected
+
+
+def _object_array(rows: list[list[str]]) -> np.ndarray:
+    """A 1-D object array of lists (np.array would build a 2-D array from equal-length lists)."""
+    array = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows):
+        array[i] = row
+    return array

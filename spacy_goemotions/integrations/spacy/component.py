@@ -1,0 +1,336 @@
+"""The ``goemotions`` spaCy component, in spaCy's own shape: ``predict`` scores, ``set_annotations`` writes.
+
+spaCy finds the factory through the ``spacy_factories`` entry point, so ``nlp.add_pipe("goemotions")``
+and ``spacy.load(path)`` work without importing this package. The model loads lazily, on the first
+Doc: spaCy builds every component *before* ``from_disk`` restores it, so a factory that loaded
+eagerly could not load a saved pipeline whose original model directory is gone.
+
+The config keys are the component's own settings (``threshold``, ``top_k``, ``write_cats``,
+``per_sentence``, ``save_weights``, ``scorer``) and every field of
+:class:`~spacy_goemotions.core.ClassifierOptions`; the factory's signature, which spaCy validates
+configs against, is built from those two definitions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import numpy as np
+import numpy.typing as npt
+from spacy import util
+from spacy.language import Language
+from spacy.pipeline import Pipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.vocab import Vocab
+
+from ...core.classifier import EmotionClassifier, get_classifier
+from ...core.options import ClassifierKwargs, ClassifierOptions, option_fields, resolve_options
+from ...core.thresholds import ThresholdPolicy
+from ...errors import ConfigurationError
+from ...labels import GOEMOTIONS_LABELS
+from . import serialization
+from .serialization import CFG_FORMAT, WEIGHTS_DIR
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pragma: no cover - the factory's signature is read at run time, so this import must be real
+    from typing_extensions import Unpack
+
+__all__ = ["EmotionComponent", "make_goemotions"]
+
+SCORE_WEIGHTS: dict[str, float | None] = {
+    "cats_macro_f": 1.0, "cats_score": None, "cats_score_desc": None, "cats_micro_p": None, "cats_micro_r": None,
+    "cats_micro_f": None, "cats_macro_p": None, "cats_macro_r": None, "cats_macro_auc": None, "cats_f_per_type": None,
+    "cats_auc_per_type": None,
+}  # fmt: skip
+SCORER_DEFAULT = {"@scorers": "spacy_goemotions.scorer.v1"}
+
+
+def _register_extensions() -> None:
+    """``doc._.emotions``, ``span._.emotions`` and ``span._.emotion_scores`` (plain dicts, or None)."""
+    for cls, names in ((Doc, ("emotions",)), (Span, ("emotions", "emotion_scores"))):
+        for name in names:
+            if not cls.has_extension(name):
+                cls.set_extension(name, default=None)
+
+
+_register_extensions()
+
+
+def _json_form(value: Any) -> Any:
+    """A JSON-normalised copy (tuples -> lists, paths -> str), to compare specs across a save."""
+    return json.loads(json.dumps(value, sort_keys=True, default=os.fspath))
+
+
+class EmotionComponent(Pipe):
+    """Writes ``doc.cats`` (every label's score) and ``doc._.emotions`` (the labels the policy selects).
+
+    Build it with ``nlp.add_pipe("goemotions", config={...})``; the arguments are the config keys
+    documented in the README. Every value is validated here, and the model is not loaded until the
+    first Doc arrives.
+
+    Args:
+        threshold, top_k: the threshold policy (a float, ``{label: float}``, a preset or a JSON path).
+        write_cats: write every label's raw score to ``doc.cats``.
+        per_sentence: also annotate each ``doc.sents`` span (needs sentence boundaries).
+        save_weights: ``to_disk``/``to_bytes`` also save the model, so the pipeline loads offline anywhere.
+        scorer: what ``nlp.evaluate`` calls (``spacy_goemotions.scorer.v1``).
+        options, **overrides: the classifier options, as for ``df.emotions.classify``.
+
+    Example:
+        >>> nlp = spacy.blank("en")                                        # doctest: +SKIP
+        >>> nlp.add_pipe("goemotions", config={"threshold": "model_card"})  # doctest: +SKIP
+        >>> nlp("Thank you so much!")._.emotions                            # doctest: +SKIP
+        {'gratitude': 0.98}
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        name: str = "goemotions",
+        *,
+        threshold: float | dict[str, float] | str = 0.5,
+        top_k: int | None = None,
+        write_cats: bool = True,
+        per_sentence: bool = False,
+        save_weights: bool = False,
+        scorer: Callable[..., dict[str, Any]] | None = None,
+        options: ClassifierOptions | None = None,
+        **overrides: Unpack[ClassifierKwargs],
+    ) -> None:
+        for flag, value in (("write_cats", write_cats), ("per_sentence", per_sentence), ("save_weights", save_weights)):
+            if not isinstance(value, bool):
+                raise ConfigurationError(f"{flag} must be true or false, got {value!r}. Example: {flag} = true")
+        self.vocab = vocab
+        self.name = name
+        self.write_cats = write_cats
+        self.per_sentence = per_sentence
+        self.save_weights = save_weights
+        self.scorer = scorer
+        # What the config says, kept apart from where the weights come from after from_disk.
+        self._config_options = resolve_options(options, overrides)  # validates every option, loads nothing
+        self._threshold_spec = _json_form(threshold)
+        self._saved_revision: str | None = None  # the config's revision, when the weights come from a saved pipeline
+        self._weights_source: str | None = None
+        self._use_classifier(self._config_options)
+        self.policy = ThresholdPolicy.from_spec(threshold, top_k, labels=self._labels)
+        _register_extensions()
+
+    def _use_classifier(self, options: ClassifierOptions) -> None:
+        self._classifier: EmotionClassifier = get_classifier(options=options)
+        # spaCy reads labels while building and saving pipelines (nlp.meta), when the model directory may
+        # be gone (a saved pipeline with its own weights): never load, never go to the hub for them here.
+        self._labels = self._classifier.known_labels() or GOEMOTIONS_LABELS
+
+    @property
+    def classifier(self) -> EmotionClassifier:
+        """The shared core classifier this component calls (the model loads on its first use)."""
+        return self._classifier
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels, in score order. Reading this never loads the model (spaCy reads it for meta)."""
+        return self._classifier.labels if self._classifier.is_loaded else self._labels
+
+    @property
+    def cfg(self) -> dict[str, Any]:
+        """Everything that defines the component's behaviour, as saved by ``to_disk``/``to_bytes``."""
+        revision = self._config_options.revision if self._weights_source is None else self._saved_revision
+        return {
+            "format": CFG_FORMAT, **self._config_options.to_dict(), "revision": revision, "threshold": self._threshold_spec,
+            "top_k": self.policy.top_k, "policy": self.policy.to_dict(), "labels": list(self.labels),
+            "write_cats": self.write_cats, "per_sentence": self.per_sentence, "save_weights": self.save_weights,
+        }  # fmt: skip
+
+    # --- processing ------------------------------------------------------------------------
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Annotate one Doc; an error goes to the pipeline's error handler (by default: raised)."""
+        error_handler = self.get_error_handler()
+        try:
+            self.set_annotations([doc], self.predict([doc]))
+            return doc
+        except Exception as error:
+            error_handler(self.name, self, [doc], error)
+        # As spaCy's TrainablePipe: with a handler that swallows the error no Doc comes back, and
+        # Language refuses to go on (E005) rather than pass the Doc on unannotated.
+        return None  # type: ignore[return-value]
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 1000) -> Iterator[Doc]:
+        """Annotate a stream, ``batch_size`` Docs per call to the core (``nlp.pipe`` passes its own).
+
+        The core sorts each batch by length and packs it to a token budget, so large batches
+        across Docs are what makes this fast. Errors go to the pipeline's error handler
+        (by default: raised), like spaCy's own components; nothing is annotated silently empty.
+        """
+        error_handler = self.get_error_handler()
+        for docs in util.minibatch(stream, size=batch_size):  # type: ignore[no-untyped-call]
+            try:
+                self.set_annotations(docs, self.predict(docs))
+            except Exception as error:
+                error_handler(self.name, self, docs, error)
+                continue
+            yield from docs
+
+    def predict(self, docs: Iterable[Doc]) -> npt.NDArray[np.float32]:
+        """The scores of each Doc and then, with ``per_sentence``, of each sentence, in order: one core
+        call, an array of shape ``(docs + sentences, labels)``. Touches no Doc."""
+        docs = list(docs)
+        spans = self._sentences(docs)
+        return self._classifier.scores([doc.text for doc in docs] + [span.text for span in spans], progress=False)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: npt.NDArray[np.float32]) -> None:
+        """Write ``doc.cats`` (with ``write_cats``), ``doc._.emotions`` and the sentences' values from ``predict``'s scores."""
+        docs = list(docs)
+        spans = self._sentences(docs)
+        if len(scores) != len(docs) + len(spans):
+            raise ValueError(f"Expected {len(docs) + len(spans)} score rows (docs, then sentences), got {len(scores)}")
+        labels = self.labels
+        selected = self.policy.select(scores, labels, self._classifier.loaded.shipped_thresholds)
+        rows = scores.tolist()  # plain Python floats: msgpack (DocBin, n_process) takes them as is
+        for index, doc in enumerate(docs):
+            if self.write_cats:
+                doc.cats.update(zip(labels, rows[index], strict=True))
+            doc._.emotions = {labels[i]: rows[index][i] for i in selected[index]}
+        for index, span in enumerate(spans, start=len(docs)):
+            span._.emotion_scores = dict(zip(labels, rows[index], strict=True))
+            span._.emotions = {labels[i]: rows[index][i] for i in selected[index]}
+
+    def _sentences(self, docs: list[Doc]) -> list[Span]:
+        if not self.per_sentence:
+            return []
+        spans: list[Span] = []
+        for doc in docs:
+            if len(doc) and not doc.has_annotation("SENT_START"):
+                raise ConfigurationError(
+                    f"The {self.name!r} component has per_sentence=True, but this Doc has no sentence "
+                    f"boundaries ({doc.text[:40]!r}). Add a component that sets them before it, e.g. "
+                    f"nlp.add_pipe('sentencizer', before={self.name!r}), or a parser/senter."
+                )
+            spans.extend(doc.sents if len(doc) else [])
+        return spans
+
+    # --- scoring ---------------------------------------------------------------------------
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
+        """P/R/F of ``doc.cats`` with this component's policy (per-label thresholds, top_k)."""
+        if self.scorer is None:
+            return {}
+        settings: dict[str, Any] = {"labels": self.labels, "thresholds": self._cutoffs(), "top_k": self.policy.top_k}
+        settings.update(kwargs)
+        return self.scorer(examples, **settings)
+
+    def _cutoffs(self) -> dict[str, float]:
+        # "tuned" (thresholds None) needs the thresholds shipped with the model, hence the load.
+        shipped = self._classifier.loaded.shipped_thresholds if self.policy.thresholds is None else None
+        return dict(zip(self.labels, self.policy.cutoffs(self.labels, shipped).tolist(), strict=True))
+
+    # --- serialization ---------------------------------------------------------------------
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> None:
+        """Save the config and policy (``cfg``) and, with ``save_weights``, the model (``model/``)."""
+        serializers: dict[str, Callable[[Path], Any]] = {"cfg": lambda p: p.write_text(serialization.cfg_json(self.cfg), encoding="utf-8")}
+        if self.save_weights:
+            serializers[WEIGHTS_DIR] = lambda p: serialization.write_weights(self._classifier, p)
+        util.to_disk(Path(path), serializers, exclude)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> EmotionComponent:
+        """Restore the policy and, when the pipeline holds the model, use those weights (offline)."""
+        path = Path(path)
+        data: dict[str, Any] = {}
+        util.from_disk(path, {"cfg": lambda p: data.update(json.loads(p.read_text(encoding="utf-8")))}, exclude)
+        weights = path / WEIGHTS_DIR
+        self._restore(data, weights if WEIGHTS_DIR not in exclude and (weights / "config.json").is_file() else None)
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> bytes:
+        """Like :meth:`to_disk`; with ``save_weights`` the model files travel as bytes (size of the model)."""
+        serializers: dict[str, Callable[[], bytes]] = {"cfg": lambda: serialization.cfg_json(self.cfg).encode("utf-8")}
+        if self.save_weights:
+            serializers[WEIGHTS_DIR] = lambda: serialization.weights_bytes(self._classifier)
+        return util.to_bytes(serializers, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> EmotionComponent:
+        """Inverse of :meth:`to_bytes`; model files are written to a temporary directory kept until exit."""
+        data: dict[str, Any] = {}
+        weights: list[Path | None] = [None]
+
+        def read_weights(content: bytes) -> None:
+            weights[0] = serialization.unpack_weights(content)
+
+        util.from_bytes(bytes_data, {"cfg": lambda b: data.update(json.loads(b)), WEIGHTS_DIR: read_weights}, exclude)
+        self._restore(data, weights[0])
+        return self
+
+    def _restore(self, data: Mapping[str, Any], weights: Path | None) -> None:
+        """Apply a saved ``cfg``: the config.cfg values (or load-time overrides) stay authoritative.
+
+        The saved policy replaces the one built from config.cfg only when the config asks for the
+        same threshold spec, so a preset or file that changed since saving changes nothing, while
+        ``spacy.load(path, config={"components.goemotions.threshold": 0.3})`` still wins. Likewise
+        the saved weights are used when the config names the model they were saved from.
+        """
+        if not data:
+            return
+        serialization.check_cfg(data)
+        if weights is not None and data.get("model") == self._config_options.model_name:
+            self._weights_source = str(weights)
+            self._saved_revision = data.get("revision")
+            self._use_classifier(self._config_options.replace(model=str(weights), revision=None))
+        same_spec = data.get("threshold") == self._threshold_spec and data.get("top_k") == self.policy.top_k
+        if same_spec and data.get("policy") is not None:
+            self.policy = ThresholdPolicy.from_dict(data["policy"], labels=self._labels)
+
+
+def make_goemotions(nlp: Language, name: str, **config: Any) -> EmotionComponent:
+    """Build the ``goemotions`` component (spaCy calls this for ``add_pipe`` and ``spacy.load``).
+
+    Validates every value and loads no model. See :class:`EmotionComponent` and the README's
+    config table; the keys spaCy checks a config against are this function's signature, built from
+    the component's settings and :class:`~spacy_goemotions.core.ClassifierOptions`.
+
+    Example:
+        >>> nlp.add_pipe("goemotions", config={"threshold": "model_card", "top_k": 3})  # doctest: +SKIP
+    """
+    return EmotionComponent(nlp.vocab, name, **config)
+
+
+def _config_type(annotation: Any) -> Any:
+    """The type spaCy validates a key against: ``str`` for choices (so that our own message, which
+    names the choices and a right example, reports a wrong one) and for paths (configs hold strings)."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal or origin is os.PathLike:
+        return str
+    if origin in (Union, types.UnionType):
+        loosened = tuple(dict.fromkeys(_config_type(argument) for argument in typing.get_args(annotation)))
+        return loosened[0] if len(loosened) == 1 else Union[loosened]
+    return annotation
+
+
+def _factory_signature() -> tuple[inspect.Signature, dict[str, Any]]:
+    """The factory's parameters and default config: the component's settings, then every classifier option."""
+    component = inspect.signature(EmotionComponent.__init__, eval_str=True).parameters.values()
+    settings = [p for p in component if p.kind is p.KEYWORD_ONLY and p.name != "options"]
+    hints = typing.get_type_hints(ClassifierOptions)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    options = [inspect.Parameter(f.name, keyword, annotation=_config_type(hints[f.name])) for f in option_fields()]
+    positional = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t) for n, t in (("nlp", Language), ("name", str))]
+    parameters = [*positional, *options, *(p.replace(default=inspect.Parameter.empty) for p in settings)]
+    defaults = {f.name: f.default for f in option_fields()} | {p.name: p.default for p in settings} | {"scorer": SCORER_DEFAULT}
+    return inspect.Signature(parameters, return_annotation=EmotionComponent), defaults
+
+
+FACTORY_SIGNATURE, DEFAULT_CONFIG = _factory_signature()
+make_goemotions.__signature__ = FACTORY_SIGNATURE  # type: ignore[attr-defined]
+Language.factory(
+    "goemotions", assigns=["doc.cats", "doc._.emotions"], default_config=DEFAULT_CONFIG, default_score_weights=SCORE_WEIGHTS
+)(make_goemotions)
