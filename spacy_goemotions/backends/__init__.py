@@ -67,11 +67,13 @@ def check_backend_options(options: ClassifierOptions) -> None:
     if spec.cpu_only and options.device.strip().lower() not in ("auto", "cpu"):
         raise ConfigurationError(
             f"backend={spec.name!r} runs on the CPU, got device={options.device!r}. "
-            "Use device='cpu', or backend='torch' for GPUs."
+            "Use device='cpu', or backend='torch' for GPUs.",
+            options=("backend", "device"),
         )
     if spec.own_compiler and (options.compile is True or options.packing is True):
         raise ConfigurationError(
-            f"backend={spec.name!r} compiles the model itself; drop compile=True / packing=True, or use backend='torch'."
+            f"backend={spec.name!r} compiles the model itself; drop compile=True / packing=True, or use backend='torch'.",
+            options=("backend", "compile", "packing"),
         )
 
 
@@ -80,7 +82,8 @@ def require_backend_package(name: str) -> None:
     spec = BACKENDS[name]
     if spec.package is not None and importlib.util.find_spec(spec.package) is None:
         raise ConfigurationError(
-            f"backend={spec.name!r} needs the {spec.package} package: {install_hint(spec)}. Or use backend='torch'."
+            f"backend={spec.name!r} needs the {spec.package} package: {install_hint(spec)}. Or use backend='torch'.",
+            options=("backend",),
         )
 
 

@@ -115,7 +115,7 @@ def command_line_message(error: GoEmotionsError, parser: argparse.ArgumentParser
             continue
         message = re.sub(rf"\b{name}=True\b", flag, message)
         message = re.sub(rf"\b{name}='([^']*)'", rf"{flag} \1", message)
-        message = re.sub(rf"\b{name}=(?=[\w.-])([\w.-]+)", rf"{flag} \1", message)
+        message = re.sub(rf"\b{name}=(\w[\w:/-]*(?:\.\w+)*)", rf"{flag} \1", message)
         message = re.sub(rf"\b{name}=", flag, message)
     return message
 

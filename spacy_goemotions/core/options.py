@@ -12,8 +12,6 @@ Nothing here imports torch: options are checked for their form (a device *name*)
 machine. Whether a GPU exists is decided when a classifier is built, on the machine that runs it.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import difflib
 import os
@@ -134,7 +132,7 @@ class ClassifierOptions:
         """``chunk_overlap``, or its default ``max_length // 8``."""
         return self.max_length // 8 if self.chunk_overlap is None else self.chunk_overlap
 
-    def replace(self, **changes: Any) -> ClassifierOptions:
+    def replace(self, **changes: Any) -> "ClassifierOptions":
         """A copy with ``changes`` applied and validated (unknown names raise ``TypeError``)."""
         check_option_names(changes)
         return dataclasses.replace(self, **changes) if changes else self

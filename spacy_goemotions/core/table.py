@@ -6,8 +6,6 @@ highest score first). :class:`TableOptions` is that part of their options, valid
 naming and clash rules live here so that every table integration applies them alike.
 """
 
-from __future__ import annotations
-
 import dataclasses
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass

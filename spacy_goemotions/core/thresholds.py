@@ -26,7 +26,7 @@ from ..labels import GOEMOTIONS_LABELS
 
 #: What ``threshold=`` accepts: a float for every label, a mapping label -> float (unlisted labels
 #: use 0.5), a preset name (``"model_card"``, ``"tuned"`` or a registered one), or a JSON file path.
-ThresholdSpec = Union[float, Mapping[str, float], str, "os.PathLike[str]"]
+ThresholdSpec = Union[float, Mapping[str, float], str, os.PathLike[str]]
 
 DEFAULT_THRESHOLD = 0.5
 #: Preset meaning "the thresholds shipped with the model" (a ``thresholds.json`` beside its weights).

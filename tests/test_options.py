@@ -1,0 +1,181 @@
+"""One definition of the options: every entry point takes every field of ClassifierOptions, from that definition."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import pickle
+import typing
+from typing import Any
+
+import pandas as pd
+import pytest
+import spacy
+from spacy.language import Language
+
+from spacy_goemotions import ClassifierOptions, ConfigurationError, EmotionClassifier, get_classifier
+from spacy_goemotions.cli import build_parser
+from spacy_goemotions.cli.options import command_line_message
+from spacy_goemotions.core.options import ClassifierKwargs, option_fields, resolve_options
+from spacy_goemotions.core.table import ClassifyKwargs, TableKwargs, TableOptions, split_classify_kwargs
+from spacy_goemotions.errors import GoEmotionsError
+from spacy_goemotions.integrations.spacy import DEFAULT_CONFIG
+
+FIELDS = [field.name for field in option_fields()]
+SCORING_COMMANDS = ("classify", "evaluate", "tune-thresholds")
+#: A value other than the default for every field (the tests check each one travels).
+NON_DEFAULT: dict[str, Any] = {
+    "revision": "main", "device": "cpu", "dtype": "float32", "backend": "torch", "batch_size": 7, "max_tokens": 999,
+    "max_length": 96, "long_text": "chunk", "aggregate": "mean", "chunk_overlap": 5, "compile": False,
+    "prefetch": True, "packing": False,
+}  # fmt: skip
+
+
+def test_the_fields_are_the_inference_options_of_the_core() -> None:
+    assert FIELDS == ["model", "revision", "device", "dtype", "backend", "batch_size", "max_tokens", "max_length",
+                      "long_text", "aggregate", "chunk_overlap", "compile", "prefetch", "packing"]  # fmt: skip
+    assert set(NON_DEFAULT) == set(FIELDS) - {"model"}
+    for field in option_fields():
+        assert field.metadata.get("help"), f"{field.name} has no help text for the CLI and the docs"
+
+
+def test_the_keyword_types_spell_the_same_fields_with_the_same_types() -> None:
+    fields = typing.get_type_hints(ClassifierOptions)
+    kwargs = typing.get_type_hints(ClassifierKwargs)
+    assert set(kwargs) == set(FIELDS)
+    for name in FIELDS:
+        assert kwargs[name] == fields[name], name
+    table = typing.get_type_hints(TableOptions)
+    assert typing.get_type_hints(TableKwargs) == {name: table[name] for name in ("threshold", "top_k", "prefix", "labels_column")}
+    assert set(typing.get_type_hints(ClassifyKwargs)) == set(FIELDS) | set(table)
+
+
+def test_the_spacy_factory_takes_every_field_with_its_default() -> None:
+    meta = Language.get_factory_meta("goemotions")
+    factory = spacy.registry.factories.get("goemotions")
+    import inspect
+
+    parameters = inspect.signature(factory).parameters
+    for field in option_fields():
+        assert meta.default_config[field.name] == field.default == DEFAULT_CONFIG[field.name]
+        assert field.name in parameters, field.name
+    component_keys = {"threshold", "top_k", "write_cats", "per_sentence", "save_weights", "scorer"}
+    assert set(meta.default_config) == set(FIELDS) | component_keys
+
+
+def test_every_scoring_command_has_a_flag_for_every_field() -> None:
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command in SCORING_COMMANDS:
+        actions = {action.dest: action for action in commands[command]._actions}
+        for field in option_fields():
+            assert field.name in actions, f"{command} has no flag for {field.name}"
+            action = actions[field.name]
+            assert action.option_strings == ["--" + field.name.replace("_", "-")]
+            assert action.default == field.default, (command, field.name)
+
+
+@pytest.mark.parametrize("command", SCORING_COMMANDS)
+def test_every_flag_reaches_the_options(command: str) -> None:
+    from spacy_goemotions.cli.options import classifier_options
+
+    flags = {"classify": ["in.csv", "-o", "out.csv", "--text-column", "t"], "evaluate": ["--data", "d.tsv"],
+             "tune-thresholds": ["--data", "d.tsv", "-o", "t.json"]}[command]  # fmt: skip
+    for name, value in NON_DEFAULT.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        flags += ["--" + name.replace("_", "-"), text]
+    args = build_parser().parse_args([command, *flags, "--model", "goemotions-small"])
+    assert classifier_options(args) == ClassifierOptions("goemotions-small", **NON_DEFAULT)
+
+
+def test_the_switches_take_auto_true_and_false() -> None:
+    for words, expected in ((["--compile", "auto"], "auto"), (["--compile", "TRUE"], True), (["--prefetch", "auto"], None),
+                            (["--packing", "off"], False)):  # fmt: skip
+        args = build_parser().parse_args(["evaluate", "--data", "d.tsv", *words])
+        assert getattr(args, words[0][2:]) == expected
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["evaluate", "--data", "d.tsv", "--compile", "maybe"])
+
+
+def test_every_table_integration_passes_every_field_to_the_core(tiny_model: str) -> None:
+    frame = pd.DataFrame({"text": ["so happy", None]})
+    options = {**NON_DEFAULT, "revision": None, "compile": False, "prefetch": True}
+    frame.emotions.classify("text", model=tiny_model, **options)
+    expected = ClassifierOptions(tiny_model, **options)
+    assert get_classifier(options=expected).options == expected  # the one the accessor used, from the cache
+    classifier_options, table = split_classify_kwargs({"model": tiny_model, "threshold": 0.3, "prefix": "e_", **options})
+    assert classifier_options == expected and table == TableOptions(threshold=0.3, prefix="e_")
+
+
+def test_options_object_and_keywords_combine_keywords_winning(tiny_model: str) -> None:
+    base = ClassifierOptions(tiny_model, dtype="float32", batch_size=4)
+    assert resolve_options(base, {"batch_size": 8}) == dataclasses.replace(base, batch_size=8)
+    assert EmotionClassifier(options=base, max_length=64).options == base.replace(max_length=64)
+    assert EmotionClassifier("goemotions-small", options=base).options.model == "goemotions-small"
+    scores = pd.Series(["so happy"]).emotions.scores(options=base, batch_size=2)
+    assert scores.shape == (1, 28)
+
+
+def test_options_are_hashable_equal_by_value_and_pickle(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    first = ClassifierOptions(Path("some/model"), dtype="torch.float32")
+    second = ClassifierOptions("some/model", dtype="float32")
+    assert first == second and hash(first) == hash(second) and first.model == "some/model" and first.dtype == "float32"
+    assert pickle.loads(pickle.dumps(first)) == first
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.batch_size = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0\. Example: batch_size=256"),
+        ({"batch_size": True}, "batch_size must be an integer"),
+        ({"max_tokens": 2.5}, "max_tokens must be an integer"),
+        ({"long_text": "split"}, r"long_text must be one of \('truncate', 'chunk'\), got 'split'"),
+        ({"backend": "onnx"}, r"backend must be one of \('torch', 'openvino'\)"),
+        ({"device": "gpu"}, r"Unknown device 'gpu'.*Example: device='cuda'"),
+        ({"dtype": "int8"}, r"Unknown dtype 'int8'. Choose one of auto, float32, bfloat16, float16"),
+        ({"compile": "yes"}, "compile must be True, False or 'auto'"),
+        ({"prefetch": 1}, "prefetch must be True, False or None"),
+        ({"chunk_overlap": 300}, r"chunk_overlap must be an integer in \[0, max_length // 2\)"),
+        ({"model": ""}, "model must be a hub id"),
+        ({"backend": "openvino", "device": "cuda"}, "runs on the CPU"),
+    ],
+)
+def test_bad_values_fail_on_construction_naming_the_value(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        ClassifierOptions(**changes)
+    assert caught.value.options  # names the option, so that the CLI can add its flag
+
+
+def test_unknown_names_are_a_type_error_with_the_closest_option(tiny_model: str) -> None:
+    with pytest.raises(TypeError, match=r"Unknown classifier option 'batchsize'. Did you mean 'batch_size'\?"):
+        ClassifierOptions().replace(batchsize=3)
+    with pytest.raises(TypeError, match="'max_token'.*'max_tokens'"):
+        pd.DataFrame({"text": ["a"]}).emotions.classify("text", model=tiny_model, max_token=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="options must be a ClassifierOptions"):
+        resolve_options({"batch_size": 3})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("message", "options", "expected"),
+    [
+        ("Pass prefix= (e.g. prefix='emo_') and/or labels_column=.", ("prefix", "labels_column"),
+         "Pass --prefix (e.g. --prefix emo_) and/or --labels-column."),
+        ("Example: chunk_rows=10000", ("chunk_rows",), "Example: --chunk-rows 10000"),
+        ("Pass resume=True to continue it", ("resume",), "Pass --resume to continue it"),
+        ("keep_columns=None (every column) takes the keys", ("keep_columns",), "--all-columns (every column) takes the keys"),
+        ("or pass the format, e.g. output_format='csv'.", ("output_format",), "or pass the format, e.g. --format csv."),
+        ("batch_size must be an integer >= 1. Example: batch_size=256", ("batch_size",),
+         "batch_size must be an integer >= 1. Example: --batch-size 256"),
+        ("prefix=x is not rewritten when the error does not name it", (), "prefix=x is not rewritten when the error does not name it"),
+    ],
+)  # fmt: skip
+def test_the_command_line_says_library_options_as_its_flags(message: str, options: tuple[str, ...], expected: str) -> None:
+    from spacy_goemotions.cli.classify import ALIASES
+
+    parser = build_parser()
+    classify = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["classify"]
+    assert command_line_message(GoEmotionsError(message, options=options), classify, ALIASES) == expected
