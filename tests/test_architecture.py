@@ -85,7 +85,9 @@ def test_importing_the_package_stays_light() -> None:
 
 
 def test_no_module_is_a_room_for_several_jobs() -> None:
-    lengths = {str(path.relative_to(PACKAGE)): len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")}
+    lengths = {
+        str(path.relative_to(PACKAGE)): len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.rglob("*.py")
+    }
     assert {name: n for name, n in lengths.items() if n > 500} == {}
 
 

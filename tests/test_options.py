@@ -170,7 +170,7 @@ def test_unknown_names_are_a_type_error_with_the_closest_option(tiny_model: str)
         ("or pass the format, e.g. output_format='csv'.", ("output_format",), "or pass the format, e.g. --format csv."),
         ("batch_size must be an integer >= 1. Example: batch_size=256", ("batch_size",),
          "batch_size must be an integer >= 1. Example: --batch-size 256"),
-        ("prefix=x is not rewritten when the error does not name it", (), "prefix=x is not rewritten when the error does not name it"),
+        ("prefix=x stays when the error names no option", (), "prefix=x stays when the error names no option"),
     ],
 )  # fmt: skip
 def test_the_command_line_says_library_options_as_its_flags(message: str, options: tuple[str, ...], expected: str) -> None:

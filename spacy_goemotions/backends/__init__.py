@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 
@@ -87,8 +87,8 @@ def require_backend_package(name: str) -> None:
         )
 
 
-def create_backend(options: ClassifierOptions, loaded: LoadedModel) -> Backend:
+def create_backend(options: ClassifierOptions, loaded: LoadedModel) -> Backend[Any]:
     """Build the backend ``options`` ask for, over an already loaded model."""
     module = importlib.import_module(BACKENDS[options.backend].module)
-    backend: Backend = module.create_backend(options, loaded)
+    backend: Backend[Any] = module.create_backend(options, loaded)
     return backend

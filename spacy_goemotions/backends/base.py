@@ -88,7 +88,7 @@ class SynchronousRunner(ABC):
     def submit(self, prepared: Any, sink: ScoreSink) -> None:
         sink(self.compute(prepared))
 
-    def wait(self) -> None:
+    def wait(self) -> None:  # noqa: B027 (deliberately empty, not abstract)
         """Nothing to wait for: every batch reached its sink inside ``submit``."""
 
     @abstractmethod

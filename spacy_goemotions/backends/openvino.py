@@ -117,7 +117,8 @@ class PlainLogits(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        logits: torch.Tensor = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        return logits
 
 
 @contextmanager
@@ -125,7 +126,7 @@ def _quiet_transformers() -> Iterator[None]:
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     try:
         yield
     finally:
@@ -215,9 +216,11 @@ def convert(model: torch.nn.Module, precision: str, threads: int) -> OpenVinoMod
     # over 2048 and 8192 here. No dynamic int8 quantization of activations: scores must stay within the
     # bf16 agreement bar, as for torch.
     config = {
-        "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "THROUGHPUT",
-        "INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision], "DYNAMIC_QUANTIZATION_GROUP_SIZE": 0,
-    }  # fmt: skip
+        "INFERENCE_NUM_THREADS": threads,
+        "PERFORMANCE_HINT": "THROUGHPUT",
+        "INFERENCE_PRECISION_HINT": _PRECISION_HINTS[precision],
+        "DYNAMIC_QUANTIZATION_GROUP_SIZE": 0,
+    }
     core = ov.Core()
     compiled = core.compile_model(converted, "CPU", config)
     used = compiled.get_property("INFERENCE_PRECISION_HINT")  # what OpenVINO runs in: "bf16" or "f32"

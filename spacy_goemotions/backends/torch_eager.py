@@ -69,8 +69,11 @@ class TorchBackend:
             result = torch.from_numpy(array)
             return result.pin_memory() if self.pin else result
 
-        optional = {name: tensor(getattr(batch, name)) for name in ("attention_mask", "position_ids", "cu_seqlens")
-                    if getattr(batch, name) is not None}  # fmt: skip
+        optional = {
+            name: tensor(getattr(batch, name))
+            for name in ("attention_mask", "position_ids", "cu_seqlens")
+            if getattr(batch, name) is not None
+        }
         return TorchBatch(batch, tensor(batch.input_ids), **optional)
 
     @contextmanager

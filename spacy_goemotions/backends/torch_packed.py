@@ -44,7 +44,7 @@ def supports_packing(model: torch.nn.Module, device: torch.device) -> bool:
 _ATTN_LOCK = threading.Lock()
 
 
-def enable_flash_attention(model: torch.nn.Module) -> None:
+def enable_flash_attention(model: Any) -> None:
     """Switch a loaded model to flash-attention-2 (done once; padded batches keep working with it)."""
     with _ATTN_LOCK:
         if getattr(model.config, "_attn_implementation", None) != "flash_attention_2":
@@ -67,15 +67,21 @@ def segment_pool(hidden: torch.Tensor, cu_seqlens: torch.Tensor, pooling: str) -
     return (sums / lengths[:, None].to(torch.float32)).to(hidden.dtype)
 
 
-def packed_logits(model: Any, input_ids: torch.Tensor, position_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_length: int) -> torch.Tensor:
+def packed_logits(
+    model: Any, input_ids: torch.Tensor, position_ids: torch.Tensor, cu_seqlens: torch.Tensor, max_length: int
+) -> torch.Tensor:
     """Logits for a packed batch: the encoder runs on one row of concatenated sequences and
     flash-attn's varlen kernel keeps every sequence (and its sliding window) to itself.
     """
     cu = cu_seqlens.to(torch.int32)
     hidden = model.model(
-        input_ids=input_ids, position_ids=position_ids, cu_seq_lens_q=cu, cu_seq_lens_k=cu,
-        max_length_q=max_length, max_length_k=max_length,
-    ).last_hidden_state[0]  # fmt: skip
+        input_ids=input_ids,
+        position_ids=position_ids,
+        cu_seq_lens_q=cu,
+        cu_seq_lens_k=cu,
+        max_length_q=max_length,
+        max_length_k=max_length,
+    ).last_hidden_state[0]
     return classify_pooled(model, segment_pool(hidden, cu, model.config.classifier_pooling))
 
 
@@ -111,8 +117,10 @@ class TorchPackedBackend(TorchBackend):
         device = self.loaded.device
         assert prepared.position_ids is not None and prepared.cu_seqlens is not None
         logits = packed_logits(
-            self.loaded.model, prepared.input_ids.to(device, non_blocking=True),
-            prepared.position_ids.to(device, non_blocking=True), prepared.cu_seqlens.to(device, non_blocking=True),
+            self.loaded.model,
+            prepared.input_ids.to(device, non_blocking=True),
+            prepared.position_ids.to(device, non_blocking=True),
+            prepared.cu_seqlens.to(device, non_blocking=True),
             prepared.batch.max_length,
-        )  # fmt: skip
+        )
         return torch.sigmoid(logits.float()).cpu().numpy()

@@ -126,9 +126,13 @@ def _signals_stop(stop: _StopRequest) -> Iterator[None]:
 def _summary_line(summary: BatchSummary) -> str:
     counts = summary.counts
     parts = [
-        f"{counts.rows_in:,} rows in", f"{counts.rows_out:,} rows out", f"{counts.missing:,} missing",
-        f"{counts.repaired:,} repaired", f"{counts.replaced:,} undecodable bytes replaced", f"{counts.skipped:,} skipped",
-    ]  # fmt: skip
+        f"{counts.rows_in:,} rows in",
+        f"{counts.rows_out:,} rows out",
+        f"{counts.missing:,} missing",
+        f"{counts.repaired:,} repaired",
+        f"{counts.replaced:,} undecodable bytes replaced",
+        f"{counts.skipped:,} skipped",
+    ]
     if counts.blank_lines:
         parts.append(f"{counts.blank_lines:,} blank lines ignored")
     parts.append(f"{summary.seconds:.1f} s, {summary.rows_per_second:,.0f} rows/s")
@@ -145,9 +149,17 @@ def _job(args: argparse.Namespace) -> FileJob:
         keep = [name.strip() for name in args.keep_columns.split(",") if name.strip()]
     else:
         keep = []
-    return FileJob(args.input, args.output, text_column=args.text_column, id_column=args.id_column, keep_columns=keep,
-                   input_format=args.input_format, output_format=args.output_format, chunk_rows=args.chunk_rows,
-                   on_bad_lines=args.on_bad_lines)  # fmt: skip
+    return FileJob(
+        args.input,
+        args.output,
+        text_column=args.text_column,
+        id_column=args.id_column,
+        keep_columns=keep,
+        input_format=args.input_format,
+        output_format=args.output_format,
+        chunk_rows=args.chunk_rows,
+        on_bad_lines=args.on_bad_lines,
+    )
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -160,23 +172,40 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         classifier = EmotionClassifier(options=classifier_options(args), progress=False)
         table = table_options(args)
         with _signals_stop(stop):
-            summary = classify_file(job, classifier=classifier, table=table, resume=args.resume,
-                                    progress=False if args.no_progress else None, should_stop=stop.requested)  # fmt: skip
+            summary = classify_file(
+                job,
+                classifier=classifier,
+                table=table,
+                resume=args.resume,
+                progress=False if args.no_progress else None,
+                should_stop=stop.requested,
+            )
     except Interrupted as interrupted:
         print(_summary_line(interrupted.summary), file=sys.stderr)
         if interrupted.resumable:
-            print(f"Stopped after {interrupted.summary.counts.rows_out:,} rows; the output is not written yet. "
-                  f"Resume with:\n  {resume_command(args, parser)}", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"Stopped after {interrupted.summary.counts.rows_out:,} rows; the output is not written yet. "
+                f"Resume with:\n  {resume_command(args, parser)}",
+                file=sys.stderr,
+                flush=True,
+            )
         return 128 + (stop.signal or signal.SIGINT)
     except KeyboardInterrupt:
-        print("\nStopped at once. Resume from the last finished chunk with:\n  " + resume_command(args, parser),
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            "\nStopped at once. Resume from the last finished chunk with:\n  " + resume_command(args, parser),
+            file=sys.stderr,
+            flush=True,
+        )
         return 130
     except BadLineError as error:
         print_error("classify", str(error))
-        print("Fix the line, or skip malformed lines and count them with --on-bad-lines skip. Rows before it are kept: "
-              f"add --on-bad-lines skip --resume to continue from the last finished chunk:\n  "
-              f"{resume_command(args, parser)} --on-bad-lines skip", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            "Fix the line, or skip malformed lines and count them with --on-bad-lines skip. Rows before it are kept: "
+            f"add --on-bad-lines skip --resume to continue from the last finished chunk:\n  "
+            f"{resume_command(args, parser)} --on-bad-lines skip",
+            file=sys.stderr,
+            flush=True,
+        )
         return 1
     except InputError as error:
         print_error("classify", command_line_message(error, parser, ALIASES))

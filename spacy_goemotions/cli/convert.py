@@ -57,7 +57,14 @@ def _convert(args: argparse.Namespace) -> int:
         if len(set(targets)) < len(targets):
             raise ConfigurationError(f"Inputs {args.input!r} share a name, so their .spacy files would overwrite each other")
     for source, target in zip(args.input, targets, strict=True):
-        count = convert_to_docbin(source, target, lang=args.lang, limit=args.limit, text_column=args.text_column,
-                                  labels_column=args.labels_column, id_column=args.id_column)  # fmt: skip
+        count = convert_to_docbin(
+            source,
+            target,
+            lang=args.lang,
+            limit=args.limit,
+            text_column=args.text_column,
+            labels_column=args.labels_column,
+            id_column=args.id_column,
+        )
         print(f"Wrote {count} docs to {target}", file=sys.stderr)
     return 0

@@ -90,7 +90,6 @@ def add_parser(subparsers: Any) -> None:
     tune.set_defaults(func=run_tune_thresholds, command_name="tune-thresholds", parser=tune)
 
 
-
 def _reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Our own errors (bad input, bad options) end as one message and exit code 2, not a traceback."""
 
@@ -133,8 +132,11 @@ def _score(classifier: Any, texts: list[str]) -> npt.NDArray[np.float32]:
     result = classifier.run(texts)
     stats = result.stats
     rate = stats.rows / stats.seconds if stats.seconds else float("inf")
-    print(f"Scored {stats.rows} texts in {stats.seconds:.1f}s ({rate:.0f} texts/s) with {classifier.model_name} "
-          f"on {classifier.loaded.device} ({classifier.loaded.dtype})", file=sys.stderr)  # fmt: skip
+    print(
+        f"Scored {stats.rows} texts in {stats.seconds:.1f}s ({rate:.0f} texts/s) with {classifier.model_name} "
+        f"on {classifier.loaded.device} ({classifier.loaded.dtype})",
+        file=sys.stderr,
+    )
     scores: npt.NDArray[np.float32] = result.scores
     return scores
 
@@ -225,7 +227,12 @@ def run_tune_thresholds(args: argparse.Namespace) -> int:
     data, gold = _read(args, labels)
     scores = _score(classifier, data.texts)
     result = tune_thresholds(scores, gold, labels)
-    result["tuned_on"] = {"data": str(args.data), "n_texts": len(data), "model": classifier.model_name, "revision": classifier.options.revision}
+    result["tuned_on"] = {
+        "data": str(args.data),
+        "n_texts": len(data),
+        "model": classifier.model_name,
+        "revision": classifier.options.revision,
+    }
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

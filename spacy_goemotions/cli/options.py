@@ -87,18 +87,28 @@ def threshold_value(value: str) -> float | str:
 
 def add_policy_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--threshold`` and ``--top-k``, as every command that selects labels takes them."""
-    parser.add_argument("--threshold", type=threshold_value, default=0.5,
-                        help="a float in [0, 1], a preset (model_card, tuned, ...) or a thresholds JSON file (default: 0.5)")  # fmt: skip
+    parser.add_argument(
+        "--threshold",
+        type=threshold_value,
+        default=0.5,
+        help="a float in [0, 1], a preset (model_card, tuned, ...) or a thresholds JSON file (default: 0.5)",
+    )
     parser.add_argument("--top-k", type=int, metavar="K", help="keep at most K labels per text, highest first")
 
 
 def table_options(args: argparse.Namespace) -> TableOptions:
     """The policy and column-name flags as :class:`TableOptions` (prefix and labels column where the command has them)."""
-    return TableOptions(threshold=args.threshold, top_k=args.top_k, prefix=getattr(args, "prefix", ""),
-                        labels_column=getattr(args, "labels_column", "emotions"))  # fmt: skip
+    return TableOptions(
+        threshold=args.threshold,
+        top_k=args.top_k,
+        prefix=getattr(args, "prefix", ""),
+        labels_column=getattr(args, "labels_column", "emotions"),
+    )
 
 
-def command_line_message(error: GoEmotionsError, parser: argparse.ArgumentParser, aliases: Mapping[str, str] | None = None) -> str:
+def command_line_message(
+    error: GoEmotionsError, parser: argparse.ArgumentParser, aliases: Mapping[str, str] | None = None
+) -> str:
     """The error's message with the options it names written as this command's flags.
 
     ``name=value`` and ``name='value'`` become ``--flag value``, ``name=True`` of a switch ``--flag``,
@@ -107,8 +117,8 @@ def command_line_message(error: GoEmotionsError, parser: argparse.ArgumentParser
     """
     message = str(error)
     flags = {action.dest: action.option_strings[-1] for action in parser._actions if action.option_strings}
-    for spelled, flag in (aliases or {}).items():
-        message = message.replace(spelled, flag)
+    for spelled, alias in (aliases or {}).items():
+        message = message.replace(spelled, alias)
     for name in error.options:
         flag = flags.get(name)
         if flag is None:

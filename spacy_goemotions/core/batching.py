@@ -31,8 +31,12 @@ def row_bucket(rows: int) -> int:
 
 
 def plan_batches(
-    lengths: Sequence[int] | npt.NDArray[np.integer], max_tokens: int, batch_size: int, min_efficiency: float = 0.0,
-    min_tokens: int = 0, bucket_rows: bool = False,
+    lengths: Sequence[int] | npt.NDArray[np.integer],
+    max_tokens: int,
+    batch_size: int,
+    min_efficiency: float = 0.0,
+    min_tokens: int = 0,
+    bucket_rows: bool = False,
 ) -> list[npt.NDArray[np.intp]]:
     """Split sequence indices into batches sorted by length.
 
@@ -85,7 +89,9 @@ def plan_batches(
     return batches
 
 
-def plan_packed_batches(lengths: Sequence[int] | npt.NDArray[np.integer], max_tokens: int, batch_size: int) -> list[npt.NDArray[np.intp]]:
+def plan_packed_batches(
+    lengths: Sequence[int] | npt.NDArray[np.integer], max_tokens: int, batch_size: int
+) -> list[npt.NDArray[np.intp]]:
     """Like :func:`plan_batches`, for packed batches (no padding): the budget caps the *sum* of lengths.
 
     Sequences are still taken longest first, so the first batch is the most memory-hungry one.
@@ -107,7 +113,9 @@ def plan_packed_batches(lengths: Sequence[int] | npt.NDArray[np.integer], max_to
     return batches
 
 
-def pad_batch(sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]], pad_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def pad_batch(
+    sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]], pad_id: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Right-pad token id lists into ``(input_ids, attention_mask)`` arrays."""
     lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
     width = int(lengths.max()) if len(lengths) else 0
@@ -126,7 +134,9 @@ def _concatenate(sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]]) -
     return np.concatenate([np.asarray(seq, dtype=np.int64) for seq in sequences])
 
 
-def pack_batch(sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+def pack_batch(
+    sequences: Sequence[Sequence[int] | npt.NDArray[np.integer]],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     """Concatenate token id lists into one row, for variable-length attention without padding.
 
     Returns:

@@ -199,8 +199,9 @@ class EmotionClassifier:
                 window = int(getattr(loaded.model.config, "local_attention", 128))
                 for group in ([8, 8], [9, 6, 3], [8], [window + 24, window + 16], [window + 24]):
                     sequences = [encoder.synthetic_ids(min(n, self.options.max_length)) for n in group]
-                    batch = build_batch(np.arange(len(group)), sequences, loaded.tokenizer.pad_token_id,
-                                        packed=backend.layout == "packed")  # fmt: skip
+                    batch = build_batch(
+                        np.arange(len(group)), sequences, loaded.tokenizer.pad_token_id, packed=backend.layout == "packed"
+                    )
                     runner.submit(backend.prepare(batch), lambda scores: None)
                 runner.wait()
         return time.perf_counter() - started
@@ -220,9 +221,15 @@ class EmotionClassifier:
         loaded, options = self.loaded, self.options
         prefetch = options.prefetch if options.prefetch is not None else loaded.device.type == "cuda"
         return scoring.ScoringRun(
-            TextEncoder(loaded.tokenizer, options), self.backend, len(loaded.labels), loaded.device.type,
-            max_tokens=self.effective_max_tokens, batch_size=options.batch_size, aggregate=options.aggregate, prefetch=prefetch,
-        )  # fmt: skip
+            TextEncoder(loaded.tokenizer, options),
+            self.backend,
+            len(loaded.labels),
+            loaded.device.type,
+            max_tokens=self.effective_max_tokens,
+            batch_size=options.batch_size,
+            aggregate=options.aggregate,
+            prefetch=prefetch,
+        )
 
 
 def _output_array(out: ScoreMatrix | None, shape: tuple[int, int]) -> ScoreMatrix:
@@ -231,7 +238,9 @@ def _output_array(out: ScoreMatrix | None, shape: tuple[int, int]) -> ScoreMatri
         return np.full(shape, np.nan, dtype=np.float32)
     if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != np.float32:
         got = f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}".strip()
-        raise ValueError(f"out must be a float32 numpy array of shape {shape}, got {got}; e.g. out=np.empty({shape}, dtype=np.float32)")
+        raise ValueError(
+            f"out must be a float32 numpy array of shape {shape}, got {got}; e.g. out=np.empty({shape}, dtype=np.float32)"
+        )
     out.fill(np.nan)
     return out
 
@@ -260,4 +269,3 @@ def get_classifier(
         if classifier is None:
             classifier = _CLASSIFIERS[resolved] = EmotionClassifier(options=resolved)
         return classifier
-

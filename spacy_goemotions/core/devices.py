@@ -55,18 +55,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         resolved = torch.device(name)
     except RuntimeError as error:
-        raise ConfigurationError(
-            f"Unknown device {device!r}. Choose one of {', '.join(DEVICE_CHOICES)}."
-        ) from error
+        raise ConfigurationError(f"Unknown device {device!r}. Choose one of {', '.join(DEVICE_CHOICES)}.") from error
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ConfigurationError(
             f"device={device!r} but this torch build sees no CUDA GPU "
             f"(torch {torch.__version__}). Use device='cpu' or 'auto', or install a CUDA build of torch."
         )
     if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
-        raise ConfigurationError(
-            f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) are visible."
-        )
+        raise ConfigurationError(f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) are visible.")
     if resolved.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigurationError(f"device={device!r} but MPS is not available here. Use device='cpu'.")
     if resolved.type not in ("cpu", "cuda", "mps"):
@@ -100,5 +96,5 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
 
 
 def dtype_name(dtype: torch.dtype) -> str:
-    """"float32" for torch.float32, and so on."""
+    """ "float32" for torch.float32, and so on."""
     return str(dtype).removeprefix("torch.")

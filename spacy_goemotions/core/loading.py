@@ -190,7 +190,9 @@ _CACHE_LOCK = threading.Lock()
 load_count = 0  # how many times weights were actually read (tests use it to prove sharing)
 
 
-def load_model(model: str | Path, revision: str | None = None, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> LoadedModel:
+def load_model(
+    model: str | Path, revision: str | None = None, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto"
+) -> LoadedModel:
     """Load (or fetch from the process-wide cache) a model and its tokenizer. Thread-safe."""
     global load_count
     source = resolve_model_source(model)

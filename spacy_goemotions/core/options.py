@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Literal, TypedDict, Union, get_args
+from typing import Any, Literal, TypedDict, get_args
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..labels import DEFAULT_MODEL
 
 LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
-CompileOption = Union[bool, Literal["auto"]]
+CompileOption = bool | Literal["auto"]
 BackendName = Literal["torch", "openvino"]
 
 #: Device names, as the help texts show them; ``cuda:N`` means any GPU index.
@@ -89,10 +89,14 @@ class ClassifierOptions:
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, (str, os.PathLike)) or not os.fspath(self.model):
-            raise ConfigurationError(f"model must be a hub id, a directory or a bundled name, got {self.model!r}", options=("model",))
+            raise ConfigurationError(
+                f"model must be a hub id, a directory or a bundled name, got {self.model!r}", options=("model",)
+            )
         object.__setattr__(self, "model", os.fspath(self.model))  # one form, so equal options hash equal
         if self.revision is not None and not isinstance(self.revision, str):
-            raise ConfigurationError(f"revision must be a string (branch, tag or commit), got {self.revision!r}", options=("revision",))
+            raise ConfigurationError(
+                f"revision must be a string (branch, tag or commit), got {self.revision!r}", options=("revision",)
+            )
         _check_device(self.device)
         object.__setattr__(self, "dtype", _dtype_name(self.dtype))
         _check_choice("backend", self.backend, get_args(BackendName))
@@ -105,19 +109,23 @@ class ClassifierOptions:
         _check_choice("long_text", self.long_text, get_args(LongTextPolicy))
         _check_choice("aggregate", self.aggregate, get_args(Aggregation))
         overlap = self.chunk_overlap
-        if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < self.max_length // 2):
+        if overlap is not None and (
+            isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < self.max_length // 2
+        ):
             raise ConfigurationError(
                 f"chunk_overlap must be an integer in [0, max_length // 2), got {overlap!r}. Example: chunk_overlap=64",
                 options=("chunk_overlap",),
             )
         if not isinstance(self.compile, bool) and self.compile != "auto":
-            raise ConfigurationError(f"compile must be True, False or 'auto', got {self.compile!r}. Example: compile='auto'",
-                                     options=("compile",))  # fmt: skip
+            raise ConfigurationError(
+                f"compile must be True, False or 'auto', got {self.compile!r}. Example: compile='auto'", options=("compile",)
+            )
         for name in ("prefetch", "packing"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, bool):
-                raise ConfigurationError(f"{name} must be True, False or None (automatic), got {value!r}. Example: {name}=None",
-                                         options=(name,))  # fmt: skip
+                raise ConfigurationError(
+                    f"{name} must be True, False or None (automatic), got {value!r}. Example: {name}=None", options=(name,)
+                )
         from ..backends import check_backend_options  # the backends' own rules (devices, compile)
 
         check_backend_options(self)
@@ -192,7 +200,9 @@ def resolve_options(options: ClassifierOptions | None = None, overrides: Mapping
         8
     """
     if options is not None and not isinstance(options, ClassifierOptions):
-        raise TypeError(f"options must be a ClassifierOptions, got {type(options).__name__}. Example: options=ClassifierOptions()")
+        raise TypeError(
+            f"options must be a ClassifierOptions, got {type(options).__name__}. Example: options=ClassifierOptions()"
+        )
     changes = dict(overrides or {})
     check_option_names(changes)
     return ClassifierOptions(**changes) if options is None else options.replace(**changes)
@@ -200,7 +210,9 @@ def resolve_options(options: ClassifierOptions | None = None, overrides: Mapping
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if not isinstance(value, str) or value not in choices:
-        raise ConfigurationError(f"{name} must be one of {choices}, got {value!r}. Example: {name}={choices[0]!r}", options=(name,))
+        raise ConfigurationError(
+            f"{name} must be one of {choices}, got {value!r}. Example: {name}={choices[0]!r}", options=(name,)
+        )
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -208,8 +220,9 @@ def _dtype_name(dtype: Any) -> str:
     text = str(dtype) if type(dtype).__module__ == "torch" else dtype
     name = text.strip().lower().removeprefix("torch.") if isinstance(text, str) else None
     if name not in DTYPE_CHOICES:
-        raise ConfigurationError(f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}. Example: dtype='float32'",
-                                 options=("dtype",))  # fmt: skip
+        raise ConfigurationError(
+            f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}. Example: dtype='float32'", options=("dtype",)
+        )
     return name
 
 
@@ -217,8 +230,9 @@ def _check_device(device: Any) -> None:
     if not isinstance(device, str):
         raise ConfigurationError(f"device must be a string, got {device!r}. Example: device='cuda:0'", options=("device",))
     if not DEVICE_PATTERN.match(device.strip().lower()):
-        raise ConfigurationError(f"Unknown device {device!r}. Choose one of {', '.join(DEVICE_CHOICES)}. Example: device='cuda'",
-                                 options=("device",))  # fmt: skip
+        raise ConfigurationError(
+            f"Unknown device {device!r}. Choose one of {', '.join(DEVICE_CHOICES)}. Example: device='cuda'", options=("device",)
+        )
 
 
 def _check_positive_int(name: str, value: Any, example: int) -> int:

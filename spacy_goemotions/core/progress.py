@@ -6,7 +6,9 @@ import sys
 from typing import Any
 
 
-def progress_bar(total: int | None, wanted: bool | None, *, desc: str, unit: str = "text", auto_min: int = 0, **options: Any) -> Any:
+def progress_bar(
+    total: int | None, wanted: bool | None, *, desc: str, unit: str = "text", auto_min: int = 0, **options: Any
+) -> Any:
     """A tqdm bar, disabled unless ``wanted``; ``wanted=None`` shows it for ``total >= auto_min`` when
     stderr is a terminal (so logs and notebooks' captured output stay clean).
 

@@ -140,8 +140,18 @@ class ScoringRun:
             already the budget in force (at least one whole sequence).
     """
 
-    def __init__(self, encoder: TextEncoder, backend: Backend[Any], n_labels: int, device_type: str, *, max_tokens: int,
-                 batch_size: int, aggregate: Aggregation, prefetch: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        encoder: TextEncoder,
+        backend: Backend[Any],
+        n_labels: int,
+        device_type: str,
+        *,
+        max_tokens: int,
+        batch_size: int,
+        aggregate: Aggregation,
+        prefetch: bool,
+    ) -> None:
         self.encoder = encoder
         self.backend = backend
         self.n_labels = n_labels
@@ -200,8 +210,9 @@ class ScoringRun:
             batches = plan_packed_batches(lengths, self.max_tokens, len(lengths))
         else:
             floor = MIN_BATCH_EFFICIENCY if self.on_cpu else 0.0
-            batches = plan_batches(lengths, self.max_tokens, self.batch_size, floor, min_tokens=self.max_tokens // 8,
-                                   bucket_rows=self.on_cpu)  # fmt: skip
+            batches = plan_batches(
+                lengths, self.max_tokens, self.batch_size, floor, min_tokens=self.max_tokens // 8, bucket_rows=self.on_cpu
+            )
         return Window(offset, len(window), len(texts), row_owners, sequences, sequence_owners, lengths, batches)
 
     def _stream(self, items: Sequence[str | None], stats: RunStats) -> Iterator[Window | tuple[Batch, Any]]:

@@ -37,8 +37,9 @@ class TableOptions:
         if not isinstance(self.prefix, str):
             raise ConfigurationError(f"prefix must be a string, got {self.prefix!r}. Example: prefix='emo_'")
         if not isinstance(self.labels_column, str) or not self.labels_column:
-            raise ConfigurationError(f"labels_column must be a non-empty string, got {self.labels_column!r}. "
-                                     "Example: labels_column='emotions'")  # fmt: skip
+            raise ConfigurationError(
+                f"labels_column must be a non-empty string, got {self.labels_column!r}. Example: labels_column='emotions'"
+            )
 
     def policy(self, labels: Sequence[str]) -> ThresholdPolicy:
         """The validated threshold policy for a model's labels."""

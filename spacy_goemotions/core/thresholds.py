@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import catalogue
 import numpy as np
@@ -26,7 +26,7 @@ from ..labels import GOEMOTIONS_LABELS
 
 #: What ``threshold=`` accepts: a float for every label, a mapping label -> float (unlisted labels
 #: use 0.5), a preset name (``"model_card"``, ``"tuned"`` or a registered one), or a JSON file path.
-ThresholdSpec = Union[float, Mapping[str, float], str, os.PathLike[str]]
+ThresholdSpec = float | Mapping[str, float] | str | os.PathLike[str]
 
 DEFAULT_THRESHOLD = 0.5
 #: Preset meaning "the thresholds shipped with the model" (a ``thresholds.json`` beside its weights).
@@ -39,13 +39,35 @@ threshold_presets = catalogue.create("spacy_goemotions", "threshold_presets", en
 
 # Per-label thresholds of the model card's "Optimal Results" table (tuned on the training set).
 _MODEL_CARD_THRESHOLDS: dict[str, float] = {
-    "admiration": 0.39, "amusement": 0.60, "anger": 0.35, "annoyance": 0.34, "approval": 0.28,
-    "caring": 0.37, "confusion": 0.39, "curiosity": 0.40, "desire": 0.35, "disappointment": 0.24,
-    "disapproval": 0.26, "disgust": 0.32, "embarrassment": 0.31, "excitement": 0.30, "fear": 0.45,
-    "gratitude": 0.56, "grief": 0.14, "joy": 0.37, "love": 0.54, "nervousness": 0.31,
-    "optimism": 0.32, "pride": 0.27, "realization": 0.20, "relief": 0.20, "remorse": 0.50,
-    "sadness": 0.40, "surprise": 0.46, "neutral": 0.40,
-}  # fmt: skip
+    "admiration": 0.39,
+    "amusement": 0.60,
+    "anger": 0.35,
+    "annoyance": 0.34,
+    "approval": 0.28,
+    "caring": 0.37,
+    "confusion": 0.39,
+    "curiosity": 0.40,
+    "desire": 0.35,
+    "disappointment": 0.24,
+    "disapproval": 0.26,
+    "disgust": 0.32,
+    "embarrassment": 0.31,
+    "excitement": 0.30,
+    "fear": 0.45,
+    "gratitude": 0.56,
+    "grief": 0.14,
+    "joy": 0.37,
+    "love": 0.54,
+    "nervousness": 0.31,
+    "optimism": 0.32,
+    "pride": 0.27,
+    "realization": 0.20,
+    "relief": 0.20,
+    "remorse": 0.50,
+    "sadness": 0.40,
+    "surprise": 0.46,
+    "neutral": 0.40,
+}
 
 
 @threshold_presets.register("model_card")  # type: ignore[untyped-decorator]
@@ -57,8 +79,7 @@ def model_card_thresholds() -> dict[str, float]:
 def check_unit_interval(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise ConfigurationError(
-            f"{what} must be a number in [0, 1], got {value!r} ({type(value).__name__}). "
-            "Example: threshold=0.3"
+            f"{what} must be a number in [0, 1], got {value!r} ({type(value).__name__}). Example: threshold=0.3"
         )
     number = float(value)
     if math.isnan(number) or not 0.0 <= number <= 1.0:
@@ -107,8 +128,7 @@ def read_thresholds_file(path: str | os.PathLike[str]) -> dict[str, float]:
         data = data["thresholds"]
     if not isinstance(data, dict):
         raise ConfigurationError(
-            f"Threshold file {str(file)!r} must hold a JSON object of label -> threshold, "
-            'e.g. {"thresholds": {"joy": 0.3}}.'
+            f'Threshold file {str(file)!r} must hold a JSON object of label -> threshold, e.g. {{"thresholds": {{"joy": 0.3}}}}.'
         )
     return {str(name): value for name, value in data.items()}
 

@@ -66,8 +66,12 @@ def plot_f1_comparison(
     axes = fig.add_subplot()
     for index, table in enumerate(tables):
         values = [table.rows[i].f1 for i in order]
-        axes.bar(positions + (index - (len(tables) - 1) / 2) * width, values, width,
-                 label=f"{table.name} (macro F1 {table.macro.f1:.3f})")  # fmt: skip
+        axes.bar(
+            positions + (index - (len(tables) - 1) / 2) * width,
+            values,
+            width,
+            label=f"{table.name} (macro F1 {table.macro.f1:.3f})",
+        )
     axes.set_xticks(positions, [labels[i] for i in order], rotation=60, ha="right", rotation_mode="anchor")
     axes.set_ylabel("F1")
     axes.set_ylim(0, 1)

@@ -49,9 +49,7 @@ def tune_thresholds(
     score_matrix = np.asarray(scores, dtype=np.float64)
     gold_matrix = np.asarray(gold).astype(bool)
     if score_matrix.ndim != 2 or score_matrix.shape != gold_matrix.shape or score_matrix.shape[1] != len(labels):
-        raise ValueError(
-            f"scores {score_matrix.shape} and gold {gold_matrix.shape} must both have shape (n, {len(labels)})"
-        )
+        raise ValueError(f"scores {score_matrix.shape} and gold {gold_matrix.shape} must both have shape (n, {len(labels)})")
     if np.isnan(score_matrix).any():
         raise ValueError("scores contain NaN (rows with missing text); drop those rows before tuning")
     candidates = np.round(np.arange(1, 100) / 100, 2) if grid is None else np.asarray(grid, dtype=np.float64)

@@ -24,8 +24,11 @@ CHECKPOINT_FORMAT = "spacy-goemotions/classify-checkpoint.v1"
 def fingerprint(input_path: str, options: dict[str, Any]) -> dict[str, Any]:
     """What makes a run the same run: the input file (path, size, mtime), the options and the version."""
     stat = os.stat(input_path)
-    return {"input": {"path": os.path.realpath(input_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
-            "options": options, "version": __version__}  # fmt: skip
+    return {
+        "input": {"path": os.path.realpath(input_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+        "options": options,
+        "version": __version__,
+    }
 
 
 def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -58,7 +61,9 @@ def load_checkpoint(paths: OutputPaths, expected: dict[str, Any], resume: bool) 
     try:
         state: dict[str, Any] = json.loads(paths.checkpoint.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ConfigurationError(f"The checkpoint {str(paths.checkpoint)!r} cannot be read ({error}); delete it to start over.") from error
+        raise ConfigurationError(
+            f"The checkpoint {str(paths.checkpoint)!r} cannot be read ({error}); delete it to start over."
+        ) from error
     if state.get("format") != CHECKPOINT_FORMAT:
         raise ConfigurationError(f"{str(paths.checkpoint)!r} is not a checkpoint of this version; delete it to start over.")
     rows = state.get("counts", {}).get("rows_out", 0)

@@ -16,9 +16,14 @@ STDIO = "-"
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 _EXTENSIONS: dict[str, FileFormat] = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".parquet": "parquet", ".pq": "parquet",
-}  # fmt: skip
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def detect_format(path: str, override: str | None = None, *, option: str = "output_format") -> tuple[FileFormat, bool]:
@@ -32,7 +37,9 @@ def detect_format(path: str, override: str | None = None, *, option: str = "outp
         ('csv', True)
     """
     if override is not None and override not in FORMATS:
-        raise ConfigurationError(f"{option} must be one of {FORMATS}, got {override!r}. Example: {option}='csv'", options=(option,))
+        raise ConfigurationError(
+            f"{option} must be one of {FORMATS}, got {override!r}. Example: {option}='csv'", options=(option,)
+        )
     if path == STDIO:
         if override not in (None, "jsonl"):
             raise ConfigurationError(
@@ -70,7 +77,9 @@ def output_paths(output: str | os.PathLike[str]) -> OutputPaths:
     """``OUTPUT.partial``, ``OUTPUT.checkpoint.json`` and ``OUTPUT.parts/`` beside OUTPUT."""
     path = Path(output)
     sibling = path.with_name
-    return OutputPaths(path, sibling(path.name + ".partial"), sibling(path.name + ".checkpoint.json"), sibling(path.name + ".parts"))
+    return OutputPaths(
+        path, sibling(path.name + ".partial"), sibling(path.name + ".checkpoint.json"), sibling(path.name + ".parts")
+    )
 
 
 def require_pyarrow(purpose: str) -> Any:

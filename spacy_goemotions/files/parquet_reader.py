@@ -37,7 +37,10 @@ class ParquetReader(Reader):
         self.kept = names if keep is None else keep
         unknown = [name for name in unique([text_column, *self.kept]) if name not in names]
         if unknown:
-            raise InputError(f"{path}: column(s) {unknown} not found. Its columns: {names}", options=("text_column", "keep_columns", "id_column"))
+            raise InputError(
+                f"{path}: column(s) {unknown} not found. Its columns: {names}",
+                options=("text_column", "keep_columns", "id_column"),
+            )
         text_type = schema.field(text_column).type
         if pa.types.is_dictionary(text_type):
             text_type = text_type.value_type
@@ -75,8 +78,12 @@ class ParquetReader(Reader):
         skip = self._row - group_start
         pending: list[Any] = []
         pending_rows = 0
-        batches = self._file.iter_batches(batch_size=min(chunk_rows, 65_536), row_groups=range(group, metadata.num_row_groups),
-                                          columns=columns, use_threads=True)  # fmt: skip
+        batches = self._file.iter_batches(
+            batch_size=min(chunk_rows, 65_536),
+            row_groups=range(group, metadata.num_row_groups),
+            columns=columns,
+            use_threads=True,
+        )
         for batch in batches:
             if skip:
                 dropped = min(skip, batch.num_rows)

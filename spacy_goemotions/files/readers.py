@@ -80,8 +80,16 @@ def unique(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def open_reader(path: str, fmt: FileFormat, gz: bool, *, text_column: str, keep: list[str] | None,
-                required: Sequence[str] = (), on_bad_lines: BadLinePolicy = "error") -> Reader:  # fmt: skip
+def open_reader(
+    path: str,
+    fmt: FileFormat,
+    gz: bool,
+    *,
+    text_column: str,
+    keep: list[str] | None,
+    required: Sequence[str] = (),
+    on_bad_lines: BadLinePolicy = "error",
+) -> Reader:
     """A chunked reader for ``path``; ``keep=None`` keeps every column.
 
     Raises:

@@ -100,8 +100,10 @@ class TextRenderer:
             keys = [json.dumps(name, ensure_ascii=ascii_only) + ": " for name in self.kept]
             lines = []
             for row, score_text in enumerate(joined):
-                kept = "".join(key + json.dumps(_json_value(values[row]), ensure_ascii=ascii_only, default=str) + ", "
-                               for key, values in zip(keys, kept_values, strict=True))  # fmt: skip
+                kept = "".join(
+                    key + json.dumps(_json_value(values[row]), ensure_ascii=ascii_only, default=str) + ", "
+                    for key, values in zip(keys, kept_values, strict=True)
+                )
                 names = json.dumps(labels[row], ensure_ascii=ascii_only)
                 lines.append(f"{{{kept}{score_text}, {self._labels_key}: {names}}}\n")
             return "".join(lines)

@@ -78,14 +78,19 @@ class FileJob:
     formats: tuple[FileFormat, bool, FileFormat, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        formats = (*detect_format(self.input, self.input_format, option="input_format"),
-                   *detect_format(self.output, self.output_format, option="output_format"))  # fmt: skip
+        formats = (
+            *detect_format(self.input, self.input_format, option="input_format"),
+            *detect_format(self.output, self.output_format, option="output_format"),
+        )
         object.__setattr__(self, "formats", formats)
         if self.on_bad_lines not in get_args(BadLinePolicy):
-            raise ConfigurationError(f"on_bad_lines must be 'error' or 'skip', got {self.on_bad_lines!r}", options=("on_bad_lines",))
+            raise ConfigurationError(
+                f"on_bad_lines must be 'error' or 'skip', got {self.on_bad_lines!r}", options=("on_bad_lines",)
+            )
         if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
-            raise ConfigurationError(f"chunk_rows must be an integer >= 1, got {self.chunk_rows!r}. Example: chunk_rows=10000",
-                                     options=("chunk_rows",))  # fmt: skip
+            raise ConfigurationError(
+                f"chunk_rows must be an integer >= 1, got {self.chunk_rows!r}. Example: chunk_rows=10000", options=("chunk_rows",)
+            )
 
     @property
     def kept(self) -> list[str] | None:
@@ -153,8 +158,15 @@ def _never() -> bool:
     return False
 
 
-def classify_file(job: FileJob, *, classifier: EmotionClassifier, table: TableOptions | None = None, resume: bool = False,
-                  progress: bool | None = None, should_stop: Callable[[], bool] = _never) -> BatchSummary:  # fmt: skip
+def classify_file(
+    job: FileJob,
+    *,
+    classifier: EmotionClassifier,
+    table: TableOptions | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    should_stop: Callable[[], bool] = _never,
+) -> BatchSummary:
     """Score the text column of a file of any size, chunk by chunk, into the job's output.
 
     Args:
@@ -178,8 +190,15 @@ def classify_file(job: FileJob, *, classifier: EmotionClassifier, table: TableOp
     """
     _check_paths(job, resume)
     in_format, in_gz = job.formats[:2]
-    reader = open_reader(job.input, in_format, in_gz, text_column=job.text_column, keep=job.kept,
-                         required=[job.id_column] if job.id_column else [], on_bad_lines=job.on_bad_lines)  # fmt: skip
+    reader = open_reader(
+        job.input,
+        in_format,
+        in_gz,
+        text_column=job.text_column,
+        keep=job.kept,
+        required=[job.id_column] if job.id_column else [],
+        on_bad_lines=job.on_bad_lines,
+    )
     try:
         return _FileRun(job, classifier, table or TableOptions(), reader).run(resume, progress, should_stop)
     finally:
@@ -188,8 +207,9 @@ def classify_file(job: FileJob, *, classifier: EmotionClassifier, table: TableOp
 
 def _check_paths(job: FileJob, resume: bool) -> None:
     if resume and STDIO in (job.input, job.output):
-        raise ConfigurationError("resume=True needs named input and output files; stdin/stdout ('-') cannot be resumed.",
-                                 options=("resume",))  # fmt: skip
+        raise ConfigurationError(
+            "resume=True needs named input and output files; stdin/stdout ('-') cannot be resumed.", options=("resume",)
+        )
     if job.output == STDIO:
         return
     paths = output_paths(job.output)
@@ -219,12 +239,22 @@ class _FileRun:
         job, loaded = self.job, self.classifier.loaded
         in_format, in_gz, out_format, out_gz = job.formats
         return {
-            "text_column": job.text_column, "keep": job.kept, "input_format": in_format, "input_gzip": in_gz,
-            "output_format": out_format, "output_gzip": out_gz, "chunk_rows": job.chunk_rows,
-            "prefix": self.table.prefix, "labels_column": self.table.labels_column, "policy": self.policy.to_dict(),
-            "labels": self.labels, **self.classifier.options.to_dict(), "device": str(loaded.device),
-            "dtype": str(loaded.dtype), "floats": float_strings_backend(),
-        }  # fmt: skip
+            "text_column": job.text_column,
+            "keep": job.kept,
+            "input_format": in_format,
+            "input_gzip": in_gz,
+            "output_format": out_format,
+            "output_gzip": out_gz,
+            "chunk_rows": job.chunk_rows,
+            "prefix": self.table.prefix,
+            "labels_column": self.table.labels_column,
+            "policy": self.policy.to_dict(),
+            "labels": self.labels,
+            **self.classifier.options.to_dict(),
+            "device": str(loaded.device),
+            "dtype": str(loaded.dtype),
+            "floats": float_strings_backend(),
+        }
 
     def run(self, resume: bool, progress: bool | None, should_stop: Callable[[], bool]) -> BatchSummary:
         state = None if self.to_stdout else load_checkpoint(self.paths, self.fingerprint, resume)
@@ -232,8 +262,13 @@ class _FileRun:
         started = time.perf_counter()
         resumed_from = counts.rows_out if state is not None else None
         paths = self.paths
-        if state is not None and state.get("complete") and paths.output.exists() and not paths.partial.exists() \
-                and not paths.parts.exists():  # fmt: skip
+        if (
+            state is not None
+            and state.get("complete")
+            and paths.output.exists()
+            and not paths.partial.exists()
+            and not paths.parts.exists()
+        ):
             # Killed after publishing OUTPUT, before deleting the checkpoint: only that is left to do.
             paths.checkpoint.unlink()
             return BatchSummary(counts, time.perf_counter() - started, 0, resumed_from, self.job.output)
@@ -244,10 +279,14 @@ class _FileRun:
         rows_before = counts.rows_out
 
         def summary() -> BatchSummary:
-            return BatchSummary(counts, time.perf_counter() - started, counts.rows_out - rows_before, resumed_from, self.job.output)
+            return BatchSummary(
+                counts, time.perf_counter() - started, counts.rows_out - rows_before, resumed_from, self.job.output
+            )
 
         try:
-            unit = {"unit": "row", "unit_scale": True} if self.reader.unit == "row" else {"unit": "B", "unit_scale": True, "unit_divisor": 1024}
+            unit: dict[str, Any] = {"unit": "row", "unit_scale": True}
+            if self.reader.unit == "B":
+                unit = {"unit": "B", "unit_scale": True, "unit_divisor": 1024}
             with progress_bar(self.reader.total, progress, desc="classify", initial=self.reader.done(), **unit) as bar:
                 for chunk in self.reader.chunks(self.job.chunk_rows):
                     if sink is None:  # opened at the first chunk: JSONL columns are known only then
@@ -277,9 +316,17 @@ class _FileRun:
         *score_columns, _ = self.table.output_columns(self.labels, kept)
         out_format, out_gz = self.job.formats[2:]
         kept_types = self.reader.arrow_types() if out_format == "parquet" else None
-        return open_sink(self.paths, out_format, out_gz, to_stdout=self.to_stdout, kept=kept, score_columns=score_columns,
-                         labels_column=self.table.labels_column, kept_types=kept_types,
-                         state=state["sink"] if state is not None else None)  # fmt: skip
+        return open_sink(
+            self.paths,
+            out_format,
+            out_gz,
+            to_stdout=self.to_stdout,
+            kept=kept,
+            score_columns=score_columns,
+            labels_column=self.table.labels_column,
+            kept_types=kept_types,
+            state=state["sink"] if state is not None else None,
+        )
 
     def _write_chunk(self, sink: Sink, chunk: Chunk, counts: BatchCounts) -> None:
         missing = repaired = 0

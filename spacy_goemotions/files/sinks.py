@@ -19,8 +19,18 @@ from .formats import FileFormat, OutputPaths, require_pyarrow
 from .rendering import TextRenderer
 
 
-def open_sink(paths: OutputPaths, fmt: FileFormat, gz: bool, *, to_stdout: bool, kept: list[str], score_columns: list[str],
-              labels_column: str, kept_types: dict[str, Any] | None, state: dict[str, Any] | None) -> Sink:  # fmt: skip
+def open_sink(
+    paths: OutputPaths,
+    fmt: FileFormat,
+    gz: bool,
+    *,
+    to_stdout: bool,
+    kept: list[str],
+    score_columns: list[str],
+    labels_column: str,
+    kept_types: dict[str, Any] | None,
+    state: dict[str, Any] | None,
+) -> Sink:
     """The sink for an output format, started afresh (``state=None``) or from a checkpoint's state."""
     sink: Sink
     if fmt == "parquet":
@@ -55,10 +65,10 @@ class Sink(ABC):
     def finish(self, chunks: int) -> None:
         """Publish OUTPUT, complete (``chunks`` written in all)."""
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> None:  # noqa: B027 (a default: most sinks leave nothing behind)
         """Remove what only served to resume, once OUTPUT is published and the checkpoint gone."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a default: not every sink holds a handle)
         """Release handles without finishing (the partial output stays for a resume)."""
 
 
@@ -149,8 +159,9 @@ class ParquetSink(Sink):
     the parts are what makes a Parquet run resumable, at the cost of writing the data twice.
     """
 
-    def __init__(self, paths: OutputPaths, kept: list[str], score_columns: list[str], labels_column: str,
-                 kept_types: dict[str, Any] | None) -> None:  # fmt: skip
+    def __init__(
+        self, paths: OutputPaths, kept: list[str], score_columns: list[str], labels_column: str, kept_types: dict[str, Any] | None
+    ) -> None:
         self.pa = require_pyarrow("Writing Parquet files")
         self.paths, self.kept, self.score_columns, self.labels_column = paths, kept, score_columns, labels_column
         self.kept_types = kept_types  # the reader's (Parquet, CSV), or None: inferred from the first chunk (JSONL)
@@ -175,8 +186,10 @@ class ParquetSink(Sink):
                 old.unlink()  # parts of chunks after the checkpoint were never completed
         missing = [index for index in range(done) if not self._part(index).is_file()]
         if missing:
-            raise InputError(f"Part file(s) {missing[:5]} of {str(self.paths.parts)!r} are missing; the run cannot be resumed. "
-                             f"Delete {str(self.paths.checkpoint)!r} to start over.")  # fmt: skip
+            raise InputError(
+                f"Part file(s) {missing[:5]} of {str(self.paths.parts)!r} are missing; the run cannot be resumed. "
+                f"Delete {str(self.paths.checkpoint)!r} to start over."
+            )
         if done:
             self._schema = pq.read_schema(self._part(0))
 

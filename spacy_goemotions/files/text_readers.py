@@ -150,8 +150,10 @@ class DelimitedReader(TextReader):
             wanted = unique([text_column, *self.kept])
             unknown = [name for name in wanted if name not in self.header]
             if unknown:
-                raise InputError(f"{path}: column(s) {unknown} not found in the header. Its columns: {self.header}",
-                                 options=("text_column", "keep_columns", "id_column"))  # fmt: skip
+                raise InputError(
+                    f"{path}: column(s) {unknown} not found in the header. Its columns: {self.header}",
+                    options=("text_column", "keep_columns", "id_column"),
+                )
             duplicated = [name for name in wanted if self.header.count(name) > 1]
             if duplicated:
                 raise InputError(f"{path}: the header names column(s) {duplicated} more than once; rename them.")
@@ -166,7 +168,9 @@ class DelimitedReader(TextReader):
         try:
             return next(self._reader)
         except StopIteration:
-            raise InputError(f"{self.path}: the file is empty; a {fmt.upper()} input needs a header line naming its columns.") from None
+            raise InputError(
+                f"{self.path}: the file is empty; a {fmt.upper()} input needs a header line naming its columns."
+            ) from None
         except csv.Error as error:
             raise BadLineError(f"{self.path}: line 1 (the header) is malformed: {error}", 1) from None
 
@@ -211,8 +215,9 @@ class DelimitedReader(TextReader):
 class JsonlReader(TextReader):
     """One JSON object per line. Columns with ``keep=None``: the keys of the first record."""
 
-    def __init__(self, path: str, gz: bool, text_column: str, keep: list[str] | None, required: list[str],
-                 on_bad_lines: BadLinePolicy) -> None:  # fmt: skip
+    def __init__(
+        self, path: str, gz: bool, text_column: str, keep: list[str] | None, required: list[str], on_bad_lines: BadLinePolicy
+    ) -> None:
         super().__init__(path, gz, on_bad_lines)
         self.text_column = text_column
         self.kept = [] if keep is None else keep

@@ -41,9 +41,13 @@ __all__ = ["EmotionsDaskAccessor", "classify_partition"]
 
 
 def classify_partition(
-    partition: pd.DataFrame, column: Hashable, options: ClassifierOptions, table: TableOptions,
-    expected_columns: list[Hashable], progress: bool | None = None,
-) -> pd.DataFrame:  # fmt: skip
+    partition: pd.DataFrame,
+    column: Hashable,
+    options: ClassifierOptions,
+    table: TableOptions,
+    expected_columns: list[Hashable],
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Classify one partition as ``df.emotions.classify`` would (what every Dask task runs).
 
     Module-level and fed only plain options, so tasks pickle by reference and carry no model.
@@ -72,9 +76,14 @@ class EmotionsDaskAccessor:
         self._ddf = dask_obj
 
     def classify(
-        self, column: Hashable, *, options: ClassifierOptions | None = None, progress: bool | None = None,
-        labels: Sequence[str] | None = None, **kwargs: Unpack[ClassifyKwargs],
-    ) -> dd.DataFrame:  # fmt: skip
+        self,
+        column: Hashable,
+        *,
+        options: ClassifierOptions | None = None,
+        progress: bool | None = None,
+        labels: Sequence[str] | None = None,
+        **kwargs: Unpack[ClassifyKwargs],
+    ) -> dd.DataFrame:
         """Lazily score ``column``; the result computes to what ``df.emotions.classify`` returns.
 
         Same arguments as the pandas accessor: a NEW Dask DataFrame with the original columns, one

@@ -93,9 +93,13 @@ class EmotionsDataFrameAccessor:
         self._df = pandas_obj
 
     def classify(
-        self, column: Hashable, *, options: ClassifierOptions | None = None, progress: bool | None = None,
+        self,
+        column: Hashable,
+        *,
+        options: ClassifierOptions | None = None,
+        progress: bool | None = None,
         **kwargs: Unpack[ClassifyKwargs],
-    ) -> pd.DataFrame:  # fmt: skip
+    ) -> pd.DataFrame:
         """Score ``column`` and return a NEW DataFrame: the original columns, one float32 column per
         label (named ``prefix + label``) and ``labels_column`` (the labels the policy selects,
         highest score first). Missing texts get NaN scores and an empty list.
@@ -139,9 +143,14 @@ class EmotionsSeriesAccessor:
         return pd.DataFrame(block.T, index=self._series.index, columns=list(classifier.labels), copy=False)
 
     def labels(
-        self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, options: ClassifierOptions | None = None,
-        progress: bool | None = None, **kwargs: Unpack[ClassifierKwargs],
-    ) -> pd.Series:  # fmt: skip
+        self,
+        *,
+        threshold: ThresholdSpec | None = 0.5,
+        top_k: int | None = None,
+        options: ClassifierOptions | None = None,
+        progress: bool | None = None,
+        **kwargs: Unpack[ClassifierKwargs],
+    ) -> pd.Series:
         """A Series of label lists (highest score first), aligned to the Series index."""
         classifier = get_classifier(options=resolve_options(options, kwargs))
         policy = TableOptions(threshold=threshold, top_k=top_k).policy(classifier.labels)
@@ -149,7 +158,9 @@ class EmotionsSeriesAccessor:
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")
 
 
-def _select_in_windows(classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192) -> np.ndarray:
+def _select_in_windows(
+    classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192
+) -> np.ndarray:
     """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
     selected = np.empty(len(scores), dtype=object)
     for start in range(0, len(scores), window):

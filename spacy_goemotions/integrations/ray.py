@@ -69,9 +69,13 @@ class EmotionPredictor:
     """
 
     def __init__(
-        self, column: Hashable = "text", *, options: ClassifierOptions | None = None, progress: bool | None = None,
+        self,
+        column: Hashable = "text",
+        *,
+        options: ClassifierOptions | None = None,
+        progress: bool | None = None,
         **kwargs: Unpack[ClassifyKwargs],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.column = column
         self.options, self.table = split_classify_kwargs(kwargs, options)
         self.progress = progress

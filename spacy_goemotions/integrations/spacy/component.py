@@ -48,10 +48,18 @@ else:  # pragma: no cover - the factory's signature is read at run time, so this
 __all__ = ["EmotionComponent", "make_goemotions"]
 
 SCORE_WEIGHTS: dict[str, float | None] = {
-    "cats_macro_f": 1.0, "cats_score": None, "cats_score_desc": None, "cats_micro_p": None, "cats_micro_r": None,
-    "cats_micro_f": None, "cats_macro_p": None, "cats_macro_r": None, "cats_macro_auc": None, "cats_f_per_type": None,
+    "cats_macro_f": 1.0,
+    "cats_score": None,
+    "cats_score_desc": None,
+    "cats_micro_p": None,
+    "cats_micro_r": None,
+    "cats_micro_f": None,
+    "cats_macro_p": None,
+    "cats_macro_r": None,
+    "cats_macro_auc": None,
+    "cats_f_per_type": None,
     "cats_auc_per_type": None,
-}  # fmt: skip
+}
 SCORER_DEFAULT = {"@scorers": "spacy_goemotions.scorer.v1"}
 
 
@@ -146,10 +154,17 @@ class EmotionComponent(Pipe):
         """Everything that defines the component's behaviour, as saved by ``to_disk``/``to_bytes``."""
         revision = self._config_options.revision if self._weights_source is None else self._saved_revision
         return {
-            "format": CFG_FORMAT, **self._config_options.to_dict(), "revision": revision, "threshold": self._threshold_spec,
-            "top_k": self.policy.top_k, "policy": self.policy.to_dict(), "labels": list(self.labels),
-            "write_cats": self.write_cats, "per_sentence": self.per_sentence, "save_weights": self.save_weights,
-        }  # fmt: skip
+            "format": CFG_FORMAT,
+            **self._config_options.to_dict(),
+            "revision": revision,
+            "threshold": self._threshold_spec,
+            "top_k": self.policy.top_k,
+            "policy": self.policy.to_dict(),
+            "labels": list(self.labels),
+            "write_cats": self.write_cats,
+            "per_sentence": self.per_sentence,
+            "save_weights": self.save_weights,
+        }
 
     # --- processing ------------------------------------------------------------------------
 
@@ -163,7 +178,7 @@ class EmotionComponent(Pipe):
             error_handler(self.name, self, [doc], error)
         # As spaCy's TrainablePipe: with a handler that swallows the error no Doc comes back, and
         # Language refuses to go on (E005) rather than pass the Doc on unannotated.
-        return None  # type: ignore[return-value]
+        return None
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int = 1000) -> Iterator[Doc]:
         """Annotate a stream, ``batch_size`` Docs per call to the core (``nlp.pipe`` passes its own).
@@ -238,7 +253,9 @@ class EmotionComponent(Pipe):
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> None:
         """Save the config and policy (``cfg``) and, with ``save_weights``, the model (``model/``)."""
-        serializers: dict[str, Callable[[Path], Any]] = {"cfg": lambda p: p.write_text(serialization.cfg_json(self.cfg), encoding="utf-8")}
+        serializers: dict[str, Callable[[Path], Any]] = {
+            "cfg": lambda p: p.write_text(serialization.cfg_json(self.cfg), encoding="utf-8")
+        }
         if self.save_weights:
             serializers[WEIGHTS_DIR] = lambda p: serialization.write_weights(self._classifier, p)
         util.to_disk(Path(path), serializers, exclude)
@@ -312,7 +329,7 @@ def _config_type(annotation: Any) -> Any:
         return str
     if origin in (Union, types.UnionType):
         loosened = tuple(dict.fromkeys(_config_type(argument) for argument in typing.get_args(annotation)))
-        return loosened[0] if len(loosened) == 1 else Union[loosened]
+        return loosened[0] if len(loosened) == 1 else Union[loosened]  # noqa: UP007 (built from a tuple)
     return annotation
 
 
@@ -323,7 +340,9 @@ def _factory_signature() -> tuple[inspect.Signature, dict[str, Any]]:
     hints = typing.get_type_hints(ClassifierOptions)
     keyword = inspect.Parameter.KEYWORD_ONLY
     options = [inspect.Parameter(f.name, keyword, annotation=_config_type(hints[f.name])) for f in option_fields()]
-    positional = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t) for n, t in (("nlp", Language), ("name", str))]
+    positional = [
+        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t) for n, t in (("nlp", Language), ("name", str))
+    ]
     parameters = [*positional, *options, *(p.replace(default=inspect.Parameter.empty) for p in settings)]
     defaults = {f.name: f.default for f in option_fields()} | {p.name: p.default for p in settings} | {"scorer": SCORER_DEFAULT}
     return inspect.Signature(parameters, return_annotation=EmotionComponent), defaults
