@@ -47,7 +47,7 @@ def test_the_keyword_types_spell_the_same_fields_with_the_same_types() -> None:
         assert kwargs[name] == fields[name], name
     table = typing.get_type_hints(TableOptions)
     assert typing.get_type_hints(TableKwargs) == {name: table[name] for name in ("threshold", "top_k", "prefix", "labels_column")}
-    assert set(typing.get_type_hints(ClassifyKwargs)) == set(FIELDS) | set(table)
+    assert set(typing.get_type_hints(ClassifyKwargs)) == set(FIELDS) | set(table) | {"options", "progress"}
 
 
 def test_the_spacy_factory_takes_every_field_with_its_default() -> None:
@@ -103,8 +103,8 @@ def test_every_table_integration_passes_every_field_to_the_core(tiny_model: str)
     frame.emotions.classify("text", model=tiny_model, **options)
     expected = ClassifierOptions(tiny_model, **options)
     assert get_classifier(options=expected).options == expected  # the one the accessor used, from the cache
-    classifier_options, table = split_classify_kwargs({"model": tiny_model, "threshold": 0.3, "prefix": "e_", **options})
-    assert classifier_options == expected and table == TableOptions(threshold=0.3, prefix="e_")
+    split = split_classify_kwargs({"model": tiny_model, "threshold": 0.3, "prefix": "e_", "progress": False, **options})
+    assert split == (expected, TableOptions(threshold=0.3, prefix="e_"), False)
 
 
 def test_options_object_and_keywords_combine_keywords_winning(tiny_model: str) -> None:

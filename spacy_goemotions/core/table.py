@@ -81,22 +81,46 @@ class TableKwargs(TypedDict, total=False):
     labels_column: str
 
 
-class ClassifyKwargs(ClassifierKwargs, TableKwargs, total=False):
-    """What ``df.emotions.classify`` and the other table integrations take as keyword arguments."""
+class CallKwargs(TypedDict, total=False):
+    """What every integration call takes besides the options themselves."""
+
+    #: a ready :class:`ClassifierOptions`; keyword options override its fields
+    options: ClassifierOptions
+    #: True/False, or None for a bar on large inputs when stderr is a terminal
+    progress: bool | None
+
+
+class ScoreKwargs(ClassifierKwargs, CallKwargs, total=False):
+    """What ``series.emotions.scores`` takes: the classifier options, ``options`` and ``progress``."""
+
+
+class ClassifyKwargs(ClassifierKwargs, TableKwargs, CallKwargs, total=False):
+    """What ``df.emotions.classify`` and the other table integrations take: classifier and table options,
+    ``options`` and ``progress``."""
 
 
 TABLE_OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(TableOptions))
 
 
-def split_classify_kwargs(
-    kwargs: Mapping[str, Any], options: ClassifierOptions | None = None
-) -> tuple[ClassifierOptions, TableOptions]:
-    """Split a table integration's keyword arguments into classifier options (over ``options``) and table options.
+def split_score_kwargs(kwargs: Mapping[str, Any]) -> tuple[ClassifierOptions, bool | None]:
+    """The classifier options (``options`` with the keyword options over it) and ``progress`` of a call.
+
+    Raises:
+        TypeError: for a name that is no option (with the closest one).
+        ConfigurationError: for a bad value.
+    """
+    rest = dict(kwargs)
+    options, progress = rest.pop("options", None), rest.pop("progress", None)
+    return resolve_options(options, rest), progress
+
+
+def split_classify_kwargs(kwargs: Mapping[str, Any]) -> tuple[ClassifierOptions, TableOptions, bool | None]:
+    """A table integration's keyword arguments as classifier options, table options and ``progress``.
 
     Raises:
         TypeError: for a name that is neither (with the closest option).
         ConfigurationError: for a bad value of either.
     """
     table = {name: value for name, value in kwargs.items() if name in TABLE_OPTION_NAMES}
-    rest = {name: value for name, value in kwargs.items() if name not in TABLE_OPTION_NAMES}
-    return resolve_options(options, rest), TableOptions(**table)
+    options, progress = split_score_kwargs({name: value for name, value in kwargs.items() if name not in TABLE_OPTION_NAMES})
+    return options, TableOptions(**table), progress

@@ -76,13 +76,7 @@ class EmotionsDaskAccessor:
         self._ddf = dask_obj
 
     def classify(
-        self,
-        column: Hashable,
-        *,
-        options: ClassifierOptions | None = None,
-        progress: bool | None = None,
-        labels: Sequence[str] | None = None,
-        **kwargs: Unpack[ClassifyKwargs],
+        self, column: Hashable, *, labels: Sequence[str] | None = None, **kwargs: Unpack[ClassifyKwargs]
     ) -> dd.DataFrame:
         """Lazily score ``column``; the result computes to what ``df.emotions.classify`` returns.
 
@@ -113,7 +107,7 @@ class EmotionsDaskAccessor:
         if columns.count(column) > 1:
             raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
         # Options are checked here, on the client, for their form only: the workers may have a GPU it lacks.
-        classifier_options, table = split_classify_kwargs(kwargs, options)
+        classifier_options, table, progress = split_classify_kwargs(kwargs)
         label_names = _label_names(classifier_options, labels)
         table.policy(label_names)  # fail while building the graph, not in the first task
         added = table.output_columns(label_names, columns)

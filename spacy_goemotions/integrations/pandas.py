@@ -9,21 +9,20 @@ the table's (:class:`~spacy_goemotions.core.table.TableOptions`).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..core.classifier import EmotionClassifier, get_classifier
-from ..core.options import ClassifierOptions, resolve_options
-from ..core.table import TableOptions, split_classify_kwargs
+from ..core.options import ClassifierOptions
+from ..core.table import TableOptions, split_classify_kwargs, split_score_kwargs
 from ..core.thresholds import ThresholdPolicy, ThresholdSpec
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..core.options import ClassifierKwargs
-    from ..core.table import ClassifyKwargs
+    from ..core.table import ClassifyKwargs, ScoreKwargs
 
 __all__ = ["EmotionsDataFrameAccessor", "EmotionsSeriesAccessor", "classify_frame", "texts_from_series"]
 
@@ -83,41 +82,38 @@ def classify_frame(
     return pd.concat([frame.reset_index(drop=True), added], axis=1).set_axis(frame.index, axis=0)
 
 
+def _accessed(obj: Any, kind: type, name: str) -> Any:
+    """pandas builds an accessor for any object of the class it is registered on: check that it is one."""
+    if not isinstance(obj, kind):
+        raise AttributeError(f"the .emotions {name} accessor needs a {name}")
+    return obj
+
+
 @pd.api.extensions.register_dataframe_accessor("emotions")
 class EmotionsDataFrameAccessor:
     """``df.emotions``: add emotion score columns and a labels column to a DataFrame."""
 
     def __init__(self, pandas_obj: pd.DataFrame) -> None:
-        if not isinstance(pandas_obj, pd.DataFrame):
-            raise AttributeError("the .emotions DataFrame accessor needs a DataFrame")
-        self._df = pandas_obj
+        self._df: pd.DataFrame = _accessed(pandas_obj, pd.DataFrame, "DataFrame")
 
-    def classify(
-        self,
-        column: Hashable,
-        *,
-        options: ClassifierOptions | None = None,
-        progress: bool | None = None,
-        **kwargs: Unpack[ClassifyKwargs],
-    ) -> pd.DataFrame:
+    def classify(self, column: Hashable, **kwargs: Unpack[ClassifyKwargs]) -> pd.DataFrame:
         """Score ``column`` and return a NEW DataFrame: the original columns, one float32 column per
         label (named ``prefix + label``) and ``labels_column`` (the labels the policy selects,
         highest score first). Missing texts get NaN scores and an empty list.
 
         Args:
             column: the text column.
-            options: a ready :class:`~spacy_goemotions.ClassifierOptions`; keyword arguments override it.
-            progress: True/False, or None for a bar on large inputs when stderr is a terminal.
             **kwargs: the classifier options (``model``, ``revision``, ``device``, ``dtype``, ``backend``,
-                ``batch_size``, ``max_tokens``, ``max_length``, ``long_text``, ``aggregate``, ...) and the
-                table options ``threshold`` (0.5), ``top_k`` (None), ``prefix`` ("") and
-                ``labels_column`` ("emotions").
+                ``batch_size``, ``max_tokens``, ``max_length``, ``long_text``, ``aggregate``, ...; see
+                :class:`~spacy_goemotions.ClassifierOptions`), or a ready ``options=`` object that they
+                override; the table options ``threshold`` (0.5), ``top_k`` (None), ``prefix`` ("") and
+                ``labels_column`` ("emotions"); and ``progress`` (None: a bar for large inputs on a terminal).
 
         Example:
             >>> out = df.emotions.classify("body", model="goemotions-small", threshold="tuned")  # doctest: +SKIP
         """
-        classifier_options, table = split_classify_kwargs(kwargs, options)
-        return classify_frame(self._df, column, classifier_options, table, progress)
+        options, table, progress = split_classify_kwargs(kwargs)
+        return classify_frame(self._df, column, options, table, progress)
 
 
 @pd.api.extensions.register_series_accessor("emotions")
@@ -125,34 +121,26 @@ class EmotionsSeriesAccessor:
     """``series.emotions``: score a text Series."""
 
     def __init__(self, pandas_obj: pd.Series) -> None:
-        if not isinstance(pandas_obj, pd.Series):
-            raise AttributeError("the .emotions Series accessor needs a Series")
-        self._series = pandas_obj
+        self._series: pd.Series = _accessed(pandas_obj, pd.Series, "Series")
 
-    def scores(
-        self, *, options: ClassifierOptions | None = None, progress: bool | None = None, **kwargs: Unpack[ClassifierKwargs]
-    ) -> pd.DataFrame:
+    def scores(self, **kwargs: Unpack[ScoreKwargs]) -> pd.DataFrame:
         """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text).
 
-        Takes the classifier options as keyword arguments or ``options=``, like ``df.emotions.classify``.
+        Takes the classifier options, ``options=`` and ``progress=`` as ``df.emotions.classify`` does.
         """
-        classifier = get_classifier(options=resolve_options(options, kwargs))
+        options, progress = split_score_kwargs(kwargs)
+        classifier = get_classifier(options=options)
         texts = texts_from_series(self._series)
         block = np.empty((len(classifier.labels), len(texts)), dtype=np.float32)
         classifier.scores(texts, progress=progress, out=block.T)
         return pd.DataFrame(block.T, index=self._series.index, columns=list(classifier.labels), copy=False)
 
     def labels(
-        self,
-        *,
-        threshold: ThresholdSpec | None = 0.5,
-        top_k: int | None = None,
-        options: ClassifierOptions | None = None,
-        progress: bool | None = None,
-        **kwargs: Unpack[ClassifierKwargs],
+        self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, **kwargs: Unpack[ScoreKwargs]
     ) -> pd.Series:
         """A Series of label lists (highest score first), aligned to the Series index."""
-        classifier = get_classifier(options=resolve_options(options, kwargs))
+        options, progress = split_score_kwargs(kwargs)
+        classifier = get_classifier(options=options)
         policy = TableOptions(threshold=threshold, top_k=top_k).policy(classifier.labels)
         scores = classifier.scores(texts_from_series(self._series), progress=progress)
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..core.classifier import get_classifier
-from ..core.options import ClassifierOptions
 from ..core.table import split_classify_kwargs
 from ..errors import MissingExtraError
 from .pandas import classify_frame
@@ -55,8 +54,8 @@ class EmotionPredictor:
 
     Args:
         column: the text column.
-        options, progress, **kwargs: as in ``df.emotions.classify`` (the classifier options and
-            ``threshold``, ``top_k``, ``prefix``, ``labels_column``). ``batch_size`` is the model's batch
+        **kwargs: as in ``df.emotions.classify`` (the classifier options or ``options=``, ``threshold``,
+            ``top_k``, ``prefix``, ``labels_column`` and ``progress``). ``batch_size`` is the model's batch
             (sequences per forward pass), not Ray's batch size.
 
     Raises:
@@ -68,17 +67,9 @@ class EmotionPredictor:
         ...                batch_format="pandas", concurrency=2).take(1)
     """
 
-    def __init__(
-        self,
-        column: Hashable = "text",
-        *,
-        options: ClassifierOptions | None = None,
-        progress: bool | None = None,
-        **kwargs: Unpack[ClassifyKwargs],
-    ) -> None:
+    def __init__(self, column: Hashable = "text", **kwargs: Unpack[ClassifyKwargs]) -> None:
         self.column = column
-        self.options, self.table = split_classify_kwargs(kwargs, options)
-        self.progress = progress
+        self.options, self.table, self.progress = split_classify_kwargs(kwargs)
         # Load now (once per actor) and check the policy, so a bad model or threshold fails at
         # actor start. Each batch then finds this same classifier in the core's cache.
         classifier = get_classifier(options=self.options)
