@@ -21,9 +21,9 @@ import torch
 from conftest import shared_file
 
 from spacy_goemotions import GOEMOTIONS_LABELS, EmotionClassifier
+from spacy_goemotions.cli import main
 from spacy_goemotions.core.table import TableOptions
 from spacy_goemotions.files import FileJob, Interrupted, classify_file, detect_format, output_paths
-from spacy_goemotions.cli import main
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

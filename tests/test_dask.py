@@ -20,8 +20,8 @@ distributed = pytest.importorskip("distributed", reason="the Dask adapter tests 
 
 import dask  # noqa: E402
 
-import spacy_goemotions.integrations.dask  # noqa: E402, F401  (registers ddf.emotions)
 import spacy_goemotions.core.loading as _loading  # noqa: E402
+import spacy_goemotions.integrations.dask  # noqa: E402, F401  (registers ddf.emotions)
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError, ModelLoadError  # noqa: E402
 from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor  # noqa: E402
 

@@ -21,9 +21,9 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from ..core.backend import Layout, ScoreSink
+from ..core.backend_registry import require_backend_package
 from ..core.batching import Batch
-from . import require_backend_package
-from .base import Layout, ScoreSink
 from .modernbert import classify_pooled, has_modernbert_head
 
 if TYPE_CHECKING:

@@ -1,8 +1,6 @@
-"""The torch backend: the model itself on padded batches (or its ``torch.compile`` twin), one batch at a time.
+"""The torch backend on padded batches: the model itself, or its ``torch.compile`` twin, one batch at a time.
 
-``create_backend`` is what ``backend="torch"`` builds: padded batches here, or packed batches
-(:mod:`.torch_packed`) where flash-attn makes them possible. A batch that runs out of memory is
-split in halves and retried, rows staying in order.
+A batch that runs out of memory is split in halves and retried, rows staying in order.
 """
 
 from __future__ import annotations
@@ -17,14 +15,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from ..core.backend import Layout, ScoreMatrix
 from ..core.batching import Batch, split_batch
 from . import torch_compiled
-from .base import Layout, ScoreMatrix, SynchronousRunner
+from .base import SynchronousRunner
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
     from ..core.options import ClassifierOptions
-    from .base import Backend
 
 logger = logging.getLogger("spacy_goemotions")
 
@@ -41,15 +39,6 @@ class TorchBatch:
 
     def __len__(self) -> int:
         return len(self.batch)
-
-
-def create_backend(options: ClassifierOptions, loaded: LoadedModel) -> Backend[TorchBatch]:
-    """``backend="torch"``: packed batches where they work (see :func:`.torch_packed.use_packing`), else padded."""
-    from .torch_packed import TorchPackedBackend, use_packing
-
-    if use_packing(options, loaded):
-        return TorchPackedBackend(options, loaded)
-    return TorchBackend(options, loaded)
 
 
 class TorchBackend:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..core.backend import Layout, ScoreMatrix
 from ..errors import ConfigurationError
-from .base import Layout, ScoreMatrix
 from .modernbert import classify_pooled, has_modernbert_head
 from .torch_eager import TorchBackend, TorchBatch, TorchRunner
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backends import backend_spec, create_backend, require_backend_package
 from . import scoring
+from .backend import create_backend
+from .backend_registry import backend_spec, require_backend_package
 from .batching import build_batch
 from .options import ClassifierOptions, InferenceKwargs, resolve_options
 from .progress import progress_bar
@@ -26,7 +27,7 @@ from .tokenization import TextEncoder
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..backends.base import Backend
+    from .backend import Backend
     from .loading import LoadedModel
 
 #: With ``progress=None`` a bar is shown for inputs at least this large, in interactive use.

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ConfigurationError
 from ..labels import DEFAULT_MODEL
+from .backend_registry import check_backend_options
 
 LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
@@ -126,9 +127,7 @@ class ClassifierOptions:
                 raise ConfigurationError(
                     f"{name} must be True, False or None (automatic), got {value!r}. Example: {name}=None", options=(name,)
                 )
-        from ..backends import check_backend_options  # the backends' own rules (devices, compile)
-
-        check_backend_options(self)
+        check_backend_options(self.backend, device=self.device, compile=self.compile, packing=self.packing)
 
     @property
     def model_name(self) -> str:

@@ -23,7 +23,7 @@ from .text import repair_text
 from .tokenization import TextEncoder, TokenIds
 
 if TYPE_CHECKING:
-    from ..backends.base import Backend, BatchRunner
+    from .backend import Backend, BatchRunner
 
 ScoreMatrix = npt.NDArray[np.float32]
 

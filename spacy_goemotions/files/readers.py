@@ -1,20 +1,17 @@
 """The reader interface: an input file as chunks of rows, with positions to resume from.
 
-A reader yields :class:`Chunk` objects of at most ``chunk_rows`` rows, each with the input position
-where the next chunk starts. A run saves that position in its checkpoint, and a resumed run hands it
-back through :meth:`Reader.resume`. Memory is bounded by the chunk size.
+Implementations: :mod:`.text_readers` (CSV, TSV, JSONL) and :mod:`.parquet_reader`. A reader yields
+:class:`Chunk` objects of at most ``chunk_rows`` rows, each with the input position where the next
+chunk starts. A run saves that position in its checkpoint, and a resumed run hands it back through
+:meth:`Reader.resume`. Memory is bounded by the chunk size.
 """
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from ..errors import ConfigurationError
-from .formats import STDIO, FileFormat
 
 BadLinePolicy = Literal["error", "skip"]
 #: A place in the input: byte offset and line for text formats, a row number for Parquet.
@@ -78,32 +75,3 @@ class Reader(ABC):
 
 def unique(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
-
-
-def open_reader(
-    path: str,
-    fmt: FileFormat,
-    gz: bool,
-    *,
-    text_column: str,
-    keep: list[str] | None,
-    required: Sequence[str] = (),
-    on_bad_lines: BadLinePolicy = "error",
-) -> Reader:
-    """A chunked reader for ``path``; ``keep=None`` keeps every column.
-
-    Raises:
-        ConfigurationError: for a path that is no file.
-        InputError: for a file that is not of its format, or lacks a column.
-    """
-    if path != STDIO and not os.path.isfile(path):
-        raise ConfigurationError(f"Input file {path!r} does not exist (or is not a file).")
-    if fmt == "parquet":
-        from .parquet_reader import ParquetReader
-
-        return ParquetReader(path, text_column, keep)
-    from .text_readers import DelimitedReader, JsonlReader
-
-    if fmt == "jsonl":
-        return JsonlReader(path, gz, text_column, keep, list(required), on_bad_lines)
-    return DelimitedReader(path, fmt, gz, text_column, keep, on_bad_lines)

@@ -39,9 +39,11 @@ from ..core.thresholds import ThresholdPolicy
 from ..errors import ConfigurationError, GoEmotionsError
 from .checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from .formats import STDIO, FileFormat, detect_format, output_paths
-from .readers import BadLinePolicy, Chunk, Reader, open_reader, unique
+from .parquet_reader import ParquetReader
+from .readers import BadLinePolicy, Chunk, Reader, unique
 from .rendering import float_strings_backend
 from .sinks import Sink, open_sink
+from .text_readers import DelimitedReader, JsonlReader
 
 #: Rows per chunk: the unit of scoring, of checkpointing and of stopping on Ctrl-C. 10,000 rows keep
 #: a chunk's memory small and a checkpoint every few seconds on a GPU (a few minutes on a CPU).
@@ -203,6 +205,31 @@ def classify_file(
         return _FileRun(job, classifier, table or TableOptions(), reader).run(resume, progress, should_stop)
     finally:
         reader.close()
+
+
+def open_reader(
+    path: str,
+    fmt: FileFormat,
+    gz: bool,
+    *,
+    text_column: str,
+    keep: list[str] | None,
+    required: Sequence[str] = (),
+    on_bad_lines: BadLinePolicy = "error",
+) -> Reader:
+    """A chunked reader for ``path``; ``keep=None`` keeps every column.
+
+    Raises:
+        ConfigurationError: for a path that is no file.
+        InputError: for a file that is not of its format, or lacks a column.
+    """
+    if path != STDIO and not os.path.isfile(path):
+        raise ConfigurationError(f"Input file {path!r} does not exist (or is not a file).")
+    if fmt == "parquet":
+        return ParquetReader(path, text_column, keep)
+    if fmt == "jsonl":
+        return JsonlReader(path, gz, text_column, keep, list(required), on_bad_lines)
+    return DelimitedReader(path, fmt, gz, text_column, keep, on_bad_lines)
 
 
 def _check_paths(job: FileJob, resume: bool) -> None:
