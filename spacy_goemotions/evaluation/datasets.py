@@ -165,7 +165,8 @@ def _csv_rows(
         if column not in header:
             raise DatasetError(
                 f"{parser.file}: no column {column!r} in the header {header!r}. Name the columns with "
-                "--text-column / --labels-column (text_column= / labels_column=)."
+                "text_column= / labels_column=.",
+                options=("text_column", "labels_column"),
             )
     for record in reader:
         line = reader.line_num

@@ -331,7 +331,9 @@ def format_tables(
         The text, ending with a newline.
     """
     if fmt not in OUTPUT_FORMATS:
-        raise ConfigurationError(f"format must be one of {OUTPUT_FORMATS}, got {fmt!r}. Example: --format markdown")
+        raise ConfigurationError(
+            f"format must be one of {OUTPUT_FORMATS}, got {fmt!r}. Example: format='markdown'", options=("format",)
+        )
     if fmt == "json":
         return json.dumps({"meta": dict(meta or {}), "tables": [t.to_dict() for t in tables]}, indent=2) + "\n"
     if fmt == "csv":

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ConfigurationError, MissingExtraError
 from .metrics import EvaluationTable
 
-_PURPOSE = "Plotting evaluation results (--plot)"
+_PURPOSE = "Plotting evaluation results"
 
 
 def require_matplotlib() -> Any:
