@@ -11,12 +11,14 @@ import sys as _sys
 
 from ._version import __version__
 from .core import ClassifierOptions, EmotionClassifier, RunStats, ScoringResult, ThresholdPolicy, get_classifier
+from .core.explanations import Explanation
 from .core.loading import bundled_model_names, clear_model_cache
 from .core.thresholds import available_presets, threshold_presets
 from .errors import ConfigurationError, GoEmotionsError, MissingExtraError, ModelLoadError
 from .evaluation.tuning import tune_thresholds
 from .integrations import pandas as _pandas  # noqa: F401  (registers df.emotions / series.emotions)
 from .labels import DEFAULT_MODEL, GOEMOTIONS_LABELS
+from .visual import explain, render
 
 # ddf.emotions is registered here only if the user already imported dask.dataframe: importing this
 # package must never import dask. Otherwise `import spacy_goemotions.integrations.dask` registers it.
@@ -29,6 +31,7 @@ __all__ = [
     "ClassifierOptions",
     "ConfigurationError",
     "EmotionClassifier",
+    "Explanation",
     "GoEmotionsError",
     "MissingExtraError",
     "ModelLoadError",
@@ -39,7 +42,9 @@ __all__ = [
     "available_presets",
     "bundled_model_names",
     "clear_model_cache",
+    "explain",
     "get_classifier",
+    "render",
     "threshold_presets",
     "tune_thresholds",
 ]

@@ -52,3 +52,14 @@ def test_ceiling_script_prints_a_row_per_dtype(tiny_model_dir: Path) -> None:
                       "--dtypes", "float32", "--repeats", "2", "--threads", "1")  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert any(line.startswith("| float32 |") for line in done.stdout.splitlines()), done.stdout
+
+
+def test_explain_script_times_scoring_and_explaining_the_same_texts(tiny_model: str, tmp_path: Path) -> None:
+    out = tmp_path / "explain.json"
+    done = run_script("explain.py", str(ROOT / "examples" / "comments.csv"), "--column", "text", "--model", tiny_model,
+                      "--rounds", "1", "--threads", "1", "--dtype", "float32", "--json", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["texts"] == 8 and result["sequences"] > 8 * 5  # every word left out once, plus each text
+    assert result["score_texts_per_s"] > result["explain_texts_per_s"] > 0
+    assert "| explain (top 3 labels) |" in done.stdout

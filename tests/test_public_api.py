@@ -13,6 +13,7 @@ EXPECTED_PUBLIC = {
     "ClassifierOptions",
     "ConfigurationError",
     "EmotionClassifier",
+    "Explanation",
     "GoEmotionsError",
     "MissingExtraError",
     "ModelLoadError",
@@ -23,7 +24,9 @@ EXPECTED_PUBLIC = {
     "available_presets",
     "bundled_model_names",
     "clear_model_cache",
+    "explain",
     "get_classifier",
+    "render",
     "threshold_presets",
     "tune_thresholds",
 }

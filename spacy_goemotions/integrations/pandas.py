@@ -8,16 +8,18 @@ the table's (:class:`~spacy_goemotions.core.table.TableOptions`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..core.classifier import EmotionClassifier, get_classifier
+from ..core.explanations import MAX_WORDS
 from ..core.options import ClassifierOptions
 from ..core.table import TableOptions, split_classify_kwargs, split_score_kwargs
 from ..core.thresholds import ThresholdPolicy, ThresholdSpec
+from ..visual import explain, render
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -115,6 +117,36 @@ class EmotionsDataFrameAccessor:
         options, table, progress = split_classify_kwargs(kwargs)
         return classify_frame(self._df, column, options, table, progress)
 
+    def render(
+        self,
+        column: Hashable,
+        *,
+        n: int = 20,
+        random_state: int | None = 0,
+        explain: bool = False,
+        summary: bool = True,
+        page: bool = False,
+        jupyter: bool | None = None,
+        **kwargs: Any,
+    ) -> str | None:
+        """The visualizer (``spacy_goemotions.render``) on ``n`` rows of ``column``, sampled when there are
+        more (``random_state`` fixes the sample; rows keep their order), each captioned by its index label.
+
+        Missing texts are shown as missing. ``kwargs``: ``threshold``, ``top_k``, ``bars``, ``title`` and
+        the classifier options, as for ``render``.
+        """
+        series = text_column(self._df, column)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}. Example: n=20")
+        positions = np.arange(len(series))
+        if len(series) > n:
+            positions = np.sort(np.random.default_rng(random_state).choice(len(series), size=n, replace=False))
+        sample = series.iloc[positions]
+        captions = [f"row {label!r}" for label in sample.index]
+        return render(
+            texts_from_series(sample), captions=captions, explain=explain, summary=summary, page=page, jupyter=jupyter, **kwargs
+        )
+
 
 @pd.api.extensions.register_series_accessor("emotions")
 class EmotionsSeriesAccessor:
@@ -134,6 +166,23 @@ class EmotionsSeriesAccessor:
         block = np.empty((len(classifier.labels), len(texts)), dtype=np.float32)
         classifier.scores(texts, progress=progress, out=block.T)
         return pd.DataFrame(block.T, index=self._series.index, columns=list(classifier.labels), copy=False)
+
+    def explain(
+        self,
+        *,
+        labels: Sequence[str] | None = None,
+        top_k: int | None = 3,
+        max_words: int = MAX_WORDS,
+        **kwargs: Unpack[ScoreKwargs],
+    ) -> pd.Series:
+        """A Series of :class:`~spacy_goemotions.Explanation` objects aligned to the Series index (None
+        for a missing text): which words raise or lower each explained label (see ``spacy_goemotions.explain``).
+
+        Example:
+            >>> df["body"].emotions.explain(model="goemotions-small")[0].top_words("gratitude")  # doctest: +SKIP
+        """
+        explanations = explain(texts_from_series(self._series), labels=labels, top_k=top_k, max_words=max_words, **kwargs)
+        return pd.Series(_object_array(explanations), index=self._series.index, name="explanation")
 
     def labels(
         self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, **kwargs: Unpack[ScoreKwargs]
@@ -157,8 +206,8 @@ def _select_in_windows(
     return selected
 
 
-def _object_array(rows: list[list[str]]) -> np.ndarray:
-    """A 1-D object array of lists (np.array would build a 2-D array from equal-length lists)."""
+def _object_array(rows: Sequence[Any]) -> np.ndarray:
+    """A 1-D object array of the items (np.array would build a 2-D array from equal-length lists)."""
     array = np.empty(len(rows), dtype=object)
     for i, row in enumerate(rows):
         array[i] = row

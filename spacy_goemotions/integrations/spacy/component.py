@@ -20,6 +20,7 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -33,10 +34,12 @@ from spacy.training import Example
 from spacy.vocab import Vocab
 
 from ...core.classifier import EmotionClassifier, get_classifier
+from ...core.explanations import MAX_WORDS, Explanation, explain_segmented
 from ...core.options import ClassifierKwargs, ClassifierOptions, option_fields, resolve_options
-from ...core.thresholds import ThresholdPolicy
+from ...core.thresholds import ThresholdPolicy, check_top_k
 from ...errors import ConfigurationError
 from ...labels import GOEMOTIONS_LABELS
+from ...visual.words import segment
 from . import serialization
 from .serialization import CFG_FORMAT, WEIGHTS_DIR
 
@@ -64,8 +67,9 @@ SCORER_DEFAULT = {"@scorers": "spacy_goemotions.scorer.v1"}
 
 
 def _register_extensions() -> None:
-    """``doc._.emotions``, ``span._.emotions`` and ``span._.emotion_scores`` (plain dicts, or None)."""
-    for cls, names in ((Doc, ("emotions",)), (Span, ("emotions", "emotion_scores"))):
+    """``doc._.emotions``, ``doc._.emotion_explanation``, ``span._.emotions`` and ``span._.emotion_scores``
+    (plain data, or None)."""
+    for cls, names in ((Doc, ("emotions", "emotion_explanation")), (Span, ("emotions", "emotion_scores"))):
         for name in names:
             if not cls.has_extension(name):
                 cls.set_extension(name, default=None)
@@ -77,6 +81,19 @@ _register_extensions()
 def _json_form(value: Any) -> Any:
     """A JSON-normalised copy (tuples -> lists, paths -> str), to compare specs across a save."""
     return json.loads(json.dumps(value, sort_keys=True, default=os.fspath))
+
+
+@dataclass
+class EmotionPredictions:
+    """What :meth:`EmotionComponent.predict` returns and :meth:`~EmotionComponent.set_annotations` writes.
+
+    Attributes:
+        scores: ``(docs + sentences, labels)`` float32: each Doc's row, then each sentence's (``per_sentence``).
+        explanations: one per Doc with ``explain``, else None.
+    """
+
+    scores: npt.NDArray[np.float32]
+    explanations: list[Explanation | None] | None = None
 
 
 class EmotionComponent(Pipe):
@@ -91,6 +108,8 @@ class EmotionComponent(Pipe):
         write_cats: write every label's raw score to ``doc.cats``.
         per_sentence: also annotate each ``doc.sents`` span (needs sentence boundaries).
         save_weights: ``to_disk``/``to_bytes`` also save the model, so the pipeline loads offline anywhere.
+        explain: also store each Doc's word-level explanation in ``doc._.emotion_explanation`` (its
+            ``explain_top_k`` highest-scoring labels). Off by default: a Doc of n words costs n + 1 sequences.
         scorer: what ``nlp.evaluate`` calls (``spacy_goemotions.scorer.v1``).
         options, **overrides: the classifier options, as for ``df.emotions.classify``.
 
@@ -111,11 +130,14 @@ class EmotionComponent(Pipe):
         write_cats: bool = True,
         per_sentence: bool = False,
         save_weights: bool = False,
+        explain: bool = False,
+        explain_top_k: int = 3,
         scorer: Callable[..., dict[str, Any]] | None = None,
         options: ClassifierOptions | None = None,
         **overrides: Unpack[ClassifierKwargs],
     ) -> None:
-        for flag, value in (("write_cats", write_cats), ("per_sentence", per_sentence), ("save_weights", save_weights)):
+        flags = (("write_cats", write_cats), ("per_sentence", per_sentence), ("save_weights", save_weights), ("explain", explain))
+        for flag, value in flags:
             if not isinstance(value, bool):
                 raise ConfigurationError(f"{flag} must be true or false, got {value!r}. Example: {flag} = true")
         self.vocab = vocab
@@ -123,6 +145,8 @@ class EmotionComponent(Pipe):
         self.write_cats = write_cats
         self.per_sentence = per_sentence
         self.save_weights = save_weights
+        self.explain = explain
+        self.explain_top_k = check_top_k(explain_top_k) or 3
         self.scorer = scorer
         # What the config says, kept apart from where the weights come from after from_disk.
         self._config_options = resolve_options(options, overrides)  # validates every option, loads nothing
@@ -164,6 +188,8 @@ class EmotionComponent(Pipe):
             "write_cats": self.write_cats,
             "per_sentence": self.per_sentence,
             "save_weights": self.save_weights,
+            "explain": self.explain,
+            "explain_top_k": self.explain_top_k,
         }
 
     # --- processing ------------------------------------------------------------------------
@@ -196,17 +222,24 @@ class EmotionComponent(Pipe):
                 continue
             yield from docs
 
-    def predict(self, docs: Iterable[Doc]) -> npt.NDArray[np.float32]:
-        """The scores of each Doc and then, with ``per_sentence``, of each sentence, in order: one core
-        call, an array of shape ``(docs + sentences, labels)``. Touches no Doc."""
+    def predict(self, docs: Iterable[Doc]) -> EmotionPredictions:
+        """The scores of each Doc and then, with ``per_sentence``, of each sentence, in order (one core call,
+        shape ``(docs + sentences, labels)``); with ``explain``, each Doc's explanation too. Touches no Doc."""
         docs = list(docs)
         spans = self._sentences(docs)
-        return self._classifier.scores([doc.text for doc in docs] + [span.text for span in spans], progress=False)
+        scores = self._classifier.scores([doc.text for doc in docs] + [span.text for span in spans], progress=False)
+        explanations = None
+        if self.explain:  # the Docs' own tokens; every occluded variant of every Doc in one batched run
+            segmented = list(segment(docs, MAX_WORDS))
+            explanations = explain_segmented(self._classifier, segmented, top_k=self.explain_top_k, progress=False)
+        return EmotionPredictions(scores, explanations)
 
-    def set_annotations(self, docs: Iterable[Doc], scores: npt.NDArray[np.float32]) -> None:
-        """Write ``doc.cats`` (with ``write_cats``), ``doc._.emotions`` and the sentences' values from ``predict``'s scores."""
+    def set_annotations(self, docs: Iterable[Doc], predictions: EmotionPredictions) -> None:
+        """Write ``doc.cats`` (with ``write_cats``), ``doc._.emotions``, the sentences' values and, with
+        ``explain``, ``doc._.emotion_explanation`` (an ``Explanation.to_dict()``) from ``predict``'s output."""
         docs = list(docs)
         spans = self._sentences(docs)
+        scores = predictions.scores
         if len(scores) != len(docs) + len(spans):
             raise ValueError(f"Expected {len(docs) + len(spans)} score rows (docs, then sentences), got {len(scores)}")
         labels = self.labels
@@ -219,6 +252,8 @@ class EmotionComponent(Pipe):
         for index, span in enumerate(spans, start=len(docs)):
             span._.emotion_scores = dict(zip(labels, rows[index], strict=True))
             span._.emotions = {labels[i]: rows[index][i] for i in selected[index]}
+        for doc, explanation in zip(docs, predictions.explanations or [], strict=False):
+            doc._.emotion_explanation = explanation.to_dict() if explanation is not None else None
 
     def _sentences(self, docs: list[Doc]) -> list[Span]:
         if not self.per_sentence:
