@@ -19,20 +19,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import read_texts  # noqa: E402
+from throughput import add_in_process_arguments, read_texts  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data")
-    parser.add_argument("--column", default="text")
-    parser.add_argument("--limit", type=int, default=1000)
-    parser.add_argument("--model")
-    parser.add_argument("--skeleton")
-    parser.add_argument("--tokenizer")
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
+    add_in_process_arguments(parser, limit=1000)
     args = parser.parse_args(argv)
 
     import numpy as np

@@ -20,21 +20,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import machine_description, read_texts, resolve_model  # noqa: E402
+from throughput import add_in_process_arguments, machine_description, read_texts, resolve_model  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data")
-    parser.add_argument("--column", default="text")
-    parser.add_argument("--limit", type=int, default=200)
-    parser.add_argument("--model")
-    parser.add_argument("--skeleton")
-    parser.add_argument("--tokenizer")
-    parser.add_argument("--dtype", default="auto")
+    add_in_process_arguments(parser, limit=200)
     parser.add_argument("--backend", default="torch")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)

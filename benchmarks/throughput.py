@@ -304,6 +304,19 @@ def run_worker(engine: str, texts_file: Path, model: str, options: dict[str, Any
     return json.loads(Path(job["result"]).read_text(encoding="utf-8"))
 
 
+def add_in_process_arguments(parser: argparse.ArgumentParser, limit: int) -> None:
+    """The arguments of the one-process comparisons (adapters.py, explain.py): texts, model, rounds, threads."""
+    parser.add_argument("data")
+    parser.add_argument("--column", default="text")
+    parser.add_argument("--limit", type=int, default=limit)
+    parser.add_argument("--model")
+    parser.add_argument("--skeleton")
+    parser.add_argument("--tokenizer")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+
+
 def resolve_model(args: argparse.Namespace, workdir: Path) -> str:
     if args.skeleton:
         if not args.tokenizer:
