@@ -46,7 +46,7 @@ def test_the_keyword_types_spell_the_same_fields_with_the_same_types() -> None:
     for name in FIELDS:
         assert kwargs[name] == fields[name], name
     table = typing.get_type_hints(TableOptions)
-    assert typing.get_type_hints(TableKwargs) == {name: table[name] for name in ("threshold", "top_k", "prefix", "labels_column")}
+    assert typing.get_type_hints(TableKwargs) == table  # the same fields, the same types
     assert set(typing.get_type_hints(ClassifyKwargs)) == set(FIELDS) | set(table) | {"options", "progress"}
 
 

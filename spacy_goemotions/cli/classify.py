@@ -23,6 +23,7 @@ from ..files.formats import FORMATS
 from ..files.run import DEFAULT_CHUNK_ROWS, BatchSummary, FileJob, Interrupted, classify_file
 from .options import (
     add_classifier_arguments,
+    add_group_arguments,
     add_policy_arguments,
     classifier_options,
     command_line_message,
@@ -68,7 +69,9 @@ def add_parser(subparsers: Any) -> None:
     bad_lines_help = "a malformed line stops the run naming its line number (error), or is skipped and counted"
     files.add_argument("--on-bad-lines", choices=("error", "skip"), default="error", help=bad_lines_help)
     files.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown when stderr is a terminal)")
-    add_policy_arguments(parser.add_argument_group("labels"))
+    labels = parser.add_argument_group("labels and groups")
+    add_policy_arguments(labels)
+    add_group_arguments(labels, "also add each text's emotion groups")
     add_classifier_arguments(parser.add_argument_group("model and inference"))
     parser.set_defaults(func=lambda args: run(args, parser))
 
@@ -83,7 +86,10 @@ def resume_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         if value == action.default or value is None or value is False:
             continue
         flag = action.option_strings[-1]
-        words += [flag] if isinstance(action, argparse._StoreTrueAction) else [flag, str(value)]
+        if isinstance(action, argparse._StoreTrueAction):
+            words.append(flag)
+        else:  # a repeatable flag (--taxonomy) once per value
+            words += [part for item in (value if isinstance(value, list) else [value]) for part in (flag, str(item))]
     return shlex.join([*words, "--resume"])
 
 

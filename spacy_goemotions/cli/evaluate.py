@@ -26,11 +26,13 @@ from ..errors import ConfigurationError, GoEmotionsError
 from ..labels import GOEMOTIONS_LABELS
 from .options import (
     add_classifier_arguments,
+    add_group_arguments,
     add_policy_arguments,
     check_limit,
     classifier_options,
     command_line_message,
     print_error,
+    taxonomy_names,
 )
 
 PREDICTION_FORMATS = (".csv", ".jsonl")
@@ -61,6 +63,7 @@ def add_parser(subparsers: Any) -> None:
     _add_data_options(evaluate)
     policy = evaluate.add_argument_group("policy and output")
     add_policy_arguments(policy)
+    add_group_arguments(policy, "evaluate at the level of these emotion groups instead of the labels")
     policy.add_argument(
         "--tuned-thresholds",
         default=None,
@@ -86,6 +89,7 @@ def add_parser(subparsers: Any) -> None:
     )
     _add_data_options(tune)
     tune.add_argument("-o", "--output", required=True, metavar="FILE", help="thresholds JSON to write")
+    tune.add_argument("--taxonomy", metavar="NAME", help="tune the thresholds of this taxonomy's groups instead of the labels")
     add_classifier_arguments(tune.add_argument_group("model and inference"))
     tune.set_defaults(func=run_tune_thresholds, command_name="tune-thresholds", parser=tune)
 
@@ -161,10 +165,64 @@ def write_predictions(path: str | Path, ids: Sequence[str], scores: npt.NDArray[
                 handle.write(f'{{"id": {json.dumps(identifier, ensure_ascii=False)}, "scores": {{{body}}}}}\n')
 
 
+def _label_policies(args: argparse.Namespace, labels: Sequence[str], shipped: Any) -> list[Any]:
+    """The 0.5 policy, then --threshold/--top-k and --tuned-thresholds where they differ from it."""
+    from ..core.thresholds import ThresholdPolicy
+
+    policies = [ThresholdPolicy.from_spec(0.5, labels=labels)]
+    requested = [ThresholdPolicy.from_spec(args.threshold, args.top_k, labels=labels)]
+    if args.tuned_thresholds:
+        requested.append(ThresholdPolicy.from_spec(args.tuned_thresholds, args.top_k, labels=labels))
+    for policy in requested:
+        policy.cutoffs(labels, shipped)  # "tuned" on a model without thresholds.json fails here
+        if all(policy.to_dict() != known.to_dict() for known in policies):
+            policies.append(policy)
+    return policies
+
+
+def _group_levels(args: argparse.Namespace, labels: Sequence[str]) -> list[tuple[Any, list[Any]]]:
+    """With --taxonomy: each taxonomy, with the 0.5 policy and --group-threshold/--group-top-k where they differ."""
+    from ..core.table import TableOptions
+    from ..core.thresholds import ThresholdPolicy
+
+    layout = TableOptions(taxonomy=taxonomy_names(args), group_threshold=args.group_threshold, group_top_k=args.group_top_k)
+    levels = []
+    for output in layout.layout(labels).groups:
+        policies = [ThresholdPolicy.from_spec(0.5, labels=output.taxonomy.group_names)]
+        if output.policy.to_dict() != policies[0].to_dict():
+            policies.append(output.policy)
+        levels.append((output.taxonomy, policies))
+    return levels
+
+
+def _tables(args: argparse.Namespace, classifier: Any, scores: Any, gold: Any) -> list[Any]:
+    """The label-level tables, or with --taxonomy the group-level ones (scores: the members' maximum;
+    gold: any member gold)."""
+    from ..evaluation.metrics import describe_policy, evaluate_scores
+
+    labels, shipped = classifier.labels, classifier.loaded.shipped_thresholds
+    levels = _group_levels(args, labels)
+    if not levels:
+        return [
+            evaluate_scores(scores, gold, labels, policy, model_thresholds=shipped, name=describe_policy(policy))
+            for policy in _label_policies(args, labels, shipped)
+        ]
+    return [
+        evaluate_scores(
+            taxonomy.scores(scores, labels),
+            taxonomy.gold(gold, labels),
+            taxonomy.group_names,
+            policy,
+            name=f"{taxonomy.name} groups, {describe_policy(policy)}",
+        )
+        for taxonomy, policies in levels
+        for policy in policies
+    ]
+
+
 @_reports_errors
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..core.thresholds import ThresholdPolicy
-    from ..evaluation.metrics import describe_policy, evaluate_scores, format_tables
+    from ..evaluation.metrics import format_tables
 
     check_limit(args.limit)
     # Check every option that can fail before the (long) scoring run.
@@ -176,29 +234,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
         require_matplotlib()
     classifier = _classifier(args)
     labels = classifier.labels
-    shipped = classifier.loaded.shipped_thresholds
-    policies = [ThresholdPolicy.from_spec(0.5, labels=labels)]
-    requested = [ThresholdPolicy.from_spec(args.threshold, args.top_k, labels=labels)]
-    if args.tuned_thresholds:
-        requested.append(ThresholdPolicy.from_spec(args.tuned_thresholds, args.top_k, labels=labels))
-    for policy in requested:
-        policy.cutoffs(labels, shipped)  # "tuned" on a model without thresholds.json fails here
-        if all(policy.to_dict() != known.to_dict() for known in policies):
-            policies.append(policy)
+    _label_policies(args, labels, classifier.loaded.shipped_thresholds)
+    levels = _group_levels(args, labels)
     data, gold = _read(args, labels)
     scores = _score(classifier, data.texts)
     if args.predictions_out:
         write_predictions(args.predictions_out, data.ids, scores, labels)
-    tables = [
-        evaluate_scores(scores, gold, labels, policy, model_thresholds=shipped, name=describe_policy(policy))
-        for policy in policies
-    ]
+    tables = _tables(args, classifier, scores, gold)
     meta = {
         "data": str(args.data),
         "model": classifier.model_name,
         "revision": classifier.options.revision,
         "n_texts": len(data),
         "labels": list(labels),
+        "taxonomies": [taxonomy.to_dict() for taxonomy, _ in levels],
     }
     text = format_tables(tables, args.format, meta=meta)
     if args.output:
@@ -210,8 +259,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.plot:
         from ..evaluation.plotting import plot_f1_comparison
 
+        level = "group" if levels else "label"
         plot_f1_comparison(
-            tables, args.plot, title=f"Per-label F1: {classifier.model_name} on {Path(args.data).name} ({len(data)} texts)"
+            tables, args.plot, title=f"Per-{level} F1: {classifier.model_name} on {Path(args.data).name} ({len(data)} texts)"
         )
         print(f"Wrote {args.plot}", file=sys.stderr)
     return 0
@@ -219,27 +269,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 @_reports_errors
 def run_tune_thresholds(args: argparse.Namespace) -> int:
+    from ..core.taxonomies import load_taxonomy
     from ..evaluation.tuning import tune_thresholds
 
     check_limit(args.limit)
     classifier = _classifier(args)
     labels = classifier.labels
+    taxonomy = load_taxonomy(args.taxonomy, labels) if args.taxonomy else None  # before the scoring run
     data, gold = _read(args, labels)
     scores = _score(classifier, data.texts)
-    result = tune_thresholds(scores, gold, labels)
+    names = list(labels)
+    if taxonomy is not None:  # group level: a group's score is its members' maximum, gold when any member is
+        scores, gold, names = taxonomy.scores(scores, labels), taxonomy.gold(gold, labels), list(taxonomy.group_names)
+    result = tune_thresholds(scores, gold, names)
     result["tuned_on"] = {
         "data": str(args.data),
         "n_texts": len(data),
         "model": classifier.model_name,
         "revision": classifier.options.revision,
+        "taxonomy": taxonomy.to_dict() if taxonomy is not None else None,
     }
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    lines = ["| Label | Threshold | F1 | Support |", "|---|---:|---:|---:|"]
+    lines = [f"| {'Group' if taxonomy else 'Label'} | Threshold | F1 | Support |", "|---|---:|---:|---:|"]
     lines += [
-        f"| {name} | {result['thresholds'][name]:g} | {result['f1'][name]:.3f} | {result['support'][name]} |" for name in labels
+        f"| {name} | {result['thresholds'][name]:g} | {result['f1'][name]:.3f} | {result['support'][name]} |" for name in names
     ]
     print("\n".join(lines))
-    print(f"Wrote {output}: use it with --threshold {output} or threshold={str(output)!r}", file=sys.stderr)
+    use = f"--taxonomy {args.taxonomy} --group-threshold {output}" if taxonomy else f"--threshold {output}"
+    print(f"Wrote {output}: use it with {use}", file=sys.stderr)
     return 0

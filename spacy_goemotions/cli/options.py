@@ -96,13 +96,41 @@ def add_policy_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
     parser.add_argument("--top-k", type=int, metavar="K", help="keep at most K labels per text, highest first")
 
 
+def add_group_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, purpose: str) -> None:
+    """``--taxonomy`` (repeatable, or comma-separated), ``--group-threshold`` and ``--group-top-k``."""
+    parser.add_argument(
+        "--taxonomy",
+        action="append",
+        metavar="NAME",
+        dest="taxonomy",
+        help=f"{purpose}: ekman, sentiment, a registered name or a JSON file of {{group: [labels]}}; repeat for several",
+    )
+    parser.add_argument(
+        "--group-threshold",
+        type=threshold_value,
+        default=0.5,
+        metavar="T",
+        help="the groups' threshold: a float, or a thresholds JSON from tune-thresholds --taxonomy (default: 0.5)",
+    )
+    parser.add_argument("--group-top-k", type=int, metavar="K", help="keep at most K groups per text and taxonomy")
+
+
+def taxonomy_names(args: argparse.Namespace) -> list[str] | None:
+    """``--taxonomy a --taxonomy b,c`` as ``["a", "b", "c"]`` (None when not given)."""
+    given = getattr(args, "taxonomy", None)
+    return [name.strip() for value in given for name in value.split(",") if name.strip()] if given else None
+
+
 def table_options(args: argparse.Namespace) -> TableOptions:
-    """The policy and column-name flags as :class:`TableOptions` (prefix and labels column where the command has them)."""
+    """The policy, group and column-name flags as :class:`TableOptions` (those the command has)."""
     return TableOptions(
         threshold=args.threshold,
         top_k=args.top_k,
         prefix=getattr(args, "prefix", ""),
         labels_column=getattr(args, "labels_column", "emotions"),
+        taxonomy=taxonomy_names(args),
+        group_threshold=getattr(args, "group_threshold", 0.5),
+        group_top_k=getattr(args, "group_top_k", None),
     )
 
 

@@ -1,44 +1,131 @@
 """How scores become table columns, for every integration that returns a table.
 
 pandas, Dask, Ray and the file command all add the same columns: one float32 score column per label
-(``prefix + label``) and a labels column (``labels_column``: the labels the threshold policy selects,
-highest score first). :class:`TableOptions` is that part of their options, validated once; the
-naming and clash rules live here so that every table integration applies them alike.
+(``prefix + label``), a float32 column per group of each taxonomy asked for (``prefix + name_group``),
+a labels column (``labels_column``: the labels the threshold policy selects, highest score first) and
+a list column per taxonomy (its groups that are on). :class:`TableOptions` is that part of their
+options, validated once; :class:`TableLayout` names the columns, so that every table integration
+applies the same naming and clash rules.
 """
 
 import dataclasses
+import os
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+import numpy as np
+import numpy.typing as npt
+
 from ..errors import ConfigurationError
 from .options import ClassifierKwargs, ClassifierOptions, resolve_options
-from .thresholds import DEFAULT_THRESHOLD, ThresholdPolicy, ThresholdSpec, check_top_k
+from .taxonomies import Taxonomy, TaxonomySpec, load_taxonomy
+from .thresholds import DEFAULT_THRESHOLD, TUNED_PRESET, ThresholdPolicy, ThresholdSpec, check_top_k, read_thresholds_file
+
+
+@dataclass(frozen=True)
+class GroupOutput:
+    """The columns one taxonomy adds: a score per group and the list of groups its policy selects."""
+
+    taxonomy: Taxonomy
+    policy: ThresholdPolicy
+    score_columns: list[str]
+    list_column: str
+
+    def scores(self, label_scores: npt.NDArray[np.float32], labels: Sequence[str]) -> npt.NDArray[np.float32]:
+        return self.taxonomy.scores(label_scores, labels)
+
+    def select(self, group_scores: npt.NDArray[np.float32]) -> list[list[str]]:
+        return self.policy.select_labels(group_scores, self.taxonomy.group_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: the taxonomy's groups and the policy (what a saved pipeline or a checkpoint holds)."""
+        return {**self.taxonomy.to_dict(), "policy": self.policy.to_dict(), "score_columns": self.score_columns}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], labels: Sequence[str]) -> "GroupOutput":
+        taxonomy = Taxonomy.from_dict(data, labels)
+        columns = list(data.get("score_columns") or [f"{taxonomy.name}_{group}" for group in taxonomy.groups])
+        return cls(taxonomy, ThresholdPolicy.from_dict(data["policy"], labels=taxonomy.group_names), columns, taxonomy.name)
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Every column a table gains, for one model: float scores first (labels, then each taxonomy's
+    groups), then the lists of what is on (labels, then each taxonomy's groups)."""
+
+    labels: tuple[str, ...]
+    policy: ThresholdPolicy
+    score_columns: list[str]
+    labels_column: str
+    groups: list[GroupOutput]
+
+    @property
+    def float_columns(self) -> list[str]:
+        return [*self.score_columns, *(name for group in self.groups for name in group.score_columns)]
+
+    @property
+    def list_columns(self) -> list[str]:
+        return [self.labels_column, *(group.list_column for group in self.groups)]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.float_columns, *self.list_columns]
+
+    def group_scores(self, label_scores: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
+        """Each taxonomy's ``(n, groups)`` scores."""
+        return [group.scores(label_scores, self.labels) for group in self.groups]
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for a run's fingerprint: everything that decides the columns and their values."""
+        return {
+            "columns": self.columns,
+            "policy": self.policy.to_dict(),
+            "taxonomies": [group.to_dict() for group in self.groups],
+        }
 
 
 @dataclass(frozen=True)
 class TableOptions:
-    """The threshold policy and the output column names of a table integration.
+    """The threshold policies and the output column names of a table integration.
 
     Args:
         threshold: a float, ``{label: float}``, a preset name or a thresholds JSON path.
         top_k: keep at most this many labels per row (highest first); None keeps all that pass.
         prefix: put before each label to name its score column (e.g. ``"emo_"``).
         labels_column: the name of the column of selected labels.
+        taxonomy: also add emotion groups: ``"ekman"``, ``"sentiment"``, a registered name, a JSON file
+            ``{group: [labels]}`` or a :class:`~spacy_goemotions.core.taxonomies.Taxonomy`, or a list of them.
+            Each adds ``{prefix}{name}_{group}`` score columns (the maximum of the members' scores) and a
+            list column ``{name}`` of the groups that are on.
+        group_threshold: the groups' policy: a float, ``{group: float}`` (groups of any of the taxonomies;
+            others 0.5) or a thresholds JSON file (``tune-thresholds --taxonomy``).
+        group_top_k: keep at most this many groups per row and taxonomy.
     """
 
     threshold: ThresholdSpec | None = DEFAULT_THRESHOLD
     top_k: int | None = None
     prefix: str = ""
     labels_column: str = "emotions"
+    taxonomy: TaxonomySpec | Sequence[TaxonomySpec] | None = None
+    group_threshold: ThresholdSpec | None = DEFAULT_THRESHOLD
+    group_top_k: int | None = None
 
     def __post_init__(self) -> None:
         check_top_k(self.top_k)
+        check_top_k(self.group_top_k)
         if not isinstance(self.prefix, str):
-            raise ConfigurationError(f"prefix must be a string, got {self.prefix!r}. Example: prefix='emo_'")
+            raise ConfigurationError(f"prefix must be a string, got {self.prefix!r}. Example: prefix='emo_'", options=("prefix",))
         if not isinstance(self.labels_column, str) or not self.labels_column:
             raise ConfigurationError(
-                f"labels_column must be a non-empty string, got {self.labels_column!r}. Example: labels_column='emotions'"
+                f"labels_column must be a non-empty string, got {self.labels_column!r}. Example: labels_column='emotions'",
+                options=("labels_column",),
+            )
+        if self.group_threshold == TUNED_PRESET:
+            raise ConfigurationError(
+                "group_threshold='tuned' does not apply to groups (the shipped thresholds are per label). Pass a float, "
+                "a {group: threshold} dict, or the JSON of `spacy-goemotions tune-thresholds --taxonomy NAME`.",
+                options=("group_threshold",),
             )
 
     def policy(self, labels: Sequence[str]) -> ThresholdPolicy:
@@ -49,27 +136,76 @@ class TableOptions:
         """The score column names, in the model's label order."""
         return [f"{self.prefix}{name}" for name in labels]
 
-    def output_columns(self, labels: Sequence[str], existing: Sequence[Hashable] = ()) -> list[str]:
-        """The columns a table gains (scores, then labels), checked against the ``existing`` ones.
+    def taxonomies(self, labels: Sequence[str]) -> list[Taxonomy]:
+        """The taxonomies asked for, validated against the model's labels (names must differ)."""
+        spec = self.taxonomy
+        specs = [] if spec is None else [spec] if isinstance(spec, (str, os.PathLike, Taxonomy)) else list(spec)
+        loaded = [load_taxonomy(item, labels) for item in specs]
+        names = [taxonomy.name for taxonomy in loaded]
+        if len(set(names)) < len(names):
+            raise ConfigurationError(
+                f"Two taxonomies share a name among {names}; their columns would collide.", options=("taxonomy",)
+            )
+        return loaded
+
+    def group_policy(self, taxonomy: Taxonomy, every_group: set[str]) -> ThresholdPolicy:
+        """The groups' policy for one taxonomy; a dict may name the groups of any taxonomy asked for."""
+        spec, source = self.group_threshold, None
+        if isinstance(spec, (str, os.PathLike)):  # a thresholds file: its groups may belong to any taxonomy asked for
+            source = os.fspath(spec)
+            spec = read_thresholds_file(source)
+        if isinstance(spec, Mapping):
+            unknown = sorted(set(spec) - every_group)
+            if unknown:
+                raise ConfigurationError(
+                    f"group_threshold names group(s) {unknown} of no taxonomy asked for. "
+                    f"Groups: {', '.join(sorted(every_group))}.",
+                    options=("group_threshold",),
+                )
+            spec = {group: value for group, value in spec.items() if group in taxonomy.groups}
+        policy = ThresholdPolicy.from_spec(spec, self.group_top_k, labels=taxonomy.group_names)
+        return dataclasses.replace(policy, source=source) if source else policy
+
+    def layout(self, labels: Sequence[str], existing: Sequence[Hashable] = ()) -> TableLayout:
+        """Every column a table gains, checked against each other and against the ``existing`` ones.
 
         Raises:
-            ConfigurationError: when the labels column is also a score column, or an output column
-                already exists (it would be overwritten or appear twice).
+            ConfigurationError: for a bad policy or taxonomy, or when an output column is another
+                output column or already exists (it would be overwritten or appear twice).
         """
-        scores = self.score_columns(labels)
-        if self.labels_column in scores:
+        taxonomies = self.taxonomies(labels)
+        every_group = {group for taxonomy in taxonomies for group in taxonomy.groups}
+        groups = [
+            GroupOutput(
+                taxonomy,
+                self.group_policy(taxonomy, every_group),
+                [f"{self.prefix}{taxonomy.name}_{group}" for group in taxonomy.groups],
+                taxonomy.name,
+            )
+            for taxonomy in taxonomies
+        ]
+        layout = TableLayout(tuple(labels), self.policy(labels), self.score_columns(labels), self.labels_column, groups)
+        columns = layout.columns
+        if self.labels_column in layout.float_columns:
             raise ConfigurationError(
                 f"labels_column={self.labels_column!r} is also the name of a score column; pick another, e.g. 'emotions'.",
                 options=("labels_column",),
             )
-        clashes = [name for name in [*scores, self.labels_column] if name in set(existing)]
+        repeated = sorted({name for name in columns if columns.count(name) > 1})
+        if repeated:
+            raise ConfigurationError(
+                f"The output column(s) {repeated} would be made twice (a labels or taxonomy column with a score column's name); "
+                "pick another labels_column= or prefix=, e.g. labels_column='emotions'.",
+                options=("labels_column", "prefix"),
+            )
+        clashes = [name for name in columns if name in set(existing)]
         if clashes:
             raise ConfigurationError(
                 f"The output column(s) {clashes} already exist in the input, so they would appear twice or be overwritten. "
                 "Pass prefix= (e.g. prefix='emo_') and/or labels_column= to use other names.",
                 options=("prefix", "labels_column"),
             )
-        return [*scores, self.labels_column]
+        return layout
 
 
 class TableKwargs(TypedDict, total=False):
@@ -79,6 +215,9 @@ class TableKwargs(TypedDict, total=False):
     top_k: int | None
     prefix: str
     labels_column: str
+    taxonomy: TaxonomySpec | Sequence[TaxonomySpec] | None
+    group_threshold: ThresholdSpec | None
+    group_top_k: int | None
 
 
 class CallKwargs(TypedDict, total=False):

@@ -64,22 +64,24 @@ def _json_value(value: Any) -> Any:
 
 
 class TextRenderer:
-    """Renders chunks as CSV/TSV/JSONL text. CSV/TSV: minimal RFC 4180 quoting, ``\\n`` line ends,
-    labels joined by ``,``; JSONL: one object per line with a real list of labels."""
+    """Renders chunks as CSV/TSV/JSONL text: the kept columns, the float columns, then the list columns.
 
-    def __init__(self, fmt: FileFormat, kept: list[str], score_columns: list[str], labels_column: str) -> None:
+    CSV/TSV: minimal RFC 4180 quoting, ``\\n`` line ends, a list joined by ``,``; JSONL: one object
+    per line with real lists."""
+
+    def __init__(self, fmt: FileFormat, kept: list[str], float_columns: list[str], list_columns: list[str]) -> None:
         self.fmt = fmt
         self.kept = kept
-        self.score_columns = score_columns
-        self.labels_column = labels_column
+        self.float_columns = float_columns
+        self.list_columns = list_columns
         if fmt == "jsonl":
-            names = [json.dumps(name, ensure_ascii=False) for name in score_columns]
+            names = [json.dumps(name, ensure_ascii=False) for name in float_columns]
             self._pieces = [f"{', ' if i else ''}{name}: " for i, name in enumerate(names)]
-            self._labels_key = json.dumps(labels_column, ensure_ascii=False)
+            self._list_keys = [json.dumps(name, ensure_ascii=False) for name in list_columns]
         else:
             self.delimiter = DELIMITERS[fmt]
             self._needs_quotes = re.compile(f'[{re.escape(self.delimiter)}"\r\n]')
-            self._pieces = ["", *[self.delimiter] * (len(score_columns) - 1)]
+            self._pieces = ["", *[self.delimiter] * (len(float_columns) - 1)]
 
     def _quote(self, value: str) -> str:
         if self._needs_quotes.search(value):
@@ -89,11 +91,12 @@ class TextRenderer:
     def header(self) -> str:
         if self.fmt == "jsonl":
             return ""
-        return self.delimiter.join(self._quote(name) for name in [*self.kept, *self.score_columns, self.labels_column]) + "\n"
+        return self.delimiter.join(self._quote(name) for name in [*self.kept, *self.float_columns, *self.list_columns]) + "\n"
 
     def render(
-        self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], ascii_only: bool = False
+        self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]], ascii_only: bool = False
     ) -> str:
+        """``scores``: ``(rows, float columns)``; ``lists``: per list column, one list of names per row."""
         kept_values = [_as_list(columns[name]) for name in self.kept]
         if self.fmt == "jsonl":
             joined = joined_scores(scores, self._pieces, "null")
@@ -104,26 +107,32 @@ class TextRenderer:
                     key + json.dumps(_json_value(values[row]), ensure_ascii=ascii_only, default=str) + ", "
                     for key, values in zip(keys, kept_values, strict=True)
                 )
-                names = json.dumps(labels[row], ensure_ascii=ascii_only)
-                lines.append(f"{{{kept}{score_text}, {self._labels_key}: {names}}}\n")
+                named = "".join(
+                    f", {key}: {json.dumps(values[row], ensure_ascii=ascii_only)}"
+                    for key, values in zip(self._list_keys, lists, strict=True)
+                )
+                lines.append(f"{{{kept}{score_text}{named}}}\n")
             return "".join(lines)
         joined = joined_scores(scores, self._pieces, "")
         quote, delimiter = self._quote, self.delimiter
         lines = []
         for row, score_text in enumerate(joined):
             kept = "".join(quote(_cell_text(values[row])) + delimiter for values in kept_values)
-            lines.append(f"{kept}{score_text}{delimiter}{quote(','.join(labels[row]))}\n")
+            named = "".join(delimiter + quote(",".join(values[row])) for values in lists)
+            lines.append(f"{kept}{score_text}{named}\n")
         return "".join(lines)
 
-    def encode(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], header: bool) -> bytes:
-        text = (self.header() if header else "") + self.render(columns, scores, labels)
+    def encode(
+        self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]], header: bool
+    ) -> bytes:
+        text = (self.header() if header else "") + self.render(columns, scores, lists)
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:
             # Lone surrogates in kept values (from JSON input): JSON escapes them losslessly; CSV can
             # only replace them (U+FFFD).
             if self.fmt == "jsonl":
-                text = (self.header() if header else "") + self.render(columns, scores, labels, ascii_only=True)
+                text = (self.header() if header else "") + self.render(columns, scores, lists, ascii_only=True)
                 return text.encode("utf-8")
             return repair_text(text)[0].encode("utf-8")
 

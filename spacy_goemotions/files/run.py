@@ -254,11 +254,14 @@ class _FileRun:
         self.paths = output_paths(job.output)
         self.to_stdout = job.output == STDIO
         self.labels = list(classifier.labels)  # loads the model: after the cheap checks of the input
-        out_format = job.formats[2]
-        if out_format in ("csv", "tsv") and any("," in name for name in self.labels):
-            raise ConfigurationError("A label contains ',', so the CSV labels column would be ambiguous; write JSONL or Parquet.")
-        self.policy: ThresholdPolicy = table.policy(self.labels)
+        self.layout = table.layout(self.labels)  # checked against the kept columns again when they are known
+        self.policy: ThresholdPolicy = self.layout.policy
         self.policy.cutoffs(self.labels, classifier.loaded.shipped_thresholds)  # "tuned" without thresholds.json: now
+        names = [*self.labels, *(group for output in self.layout.groups for group in output.taxonomy.groups)]
+        if job.formats[2] in ("csv", "tsv") and any("," in name for name in names):
+            raise ConfigurationError(
+                "A label or group contains ',', so a CSV list column would be ambiguous; write JSONL or Parquet."
+            )
         self.fingerprint = fingerprint(job.input, self._options()) if job.input != STDIO else {}
 
     def _options(self) -> dict[str, Any]:
@@ -277,6 +280,7 @@ class _FileRun:
             "labels_column": self.table.labels_column,
             "policy": self.policy.to_dict(),
             "labels": self.labels,
+            "taxonomies": self.layout.describe()["taxonomies"],
             **self.classifier.options.to_dict(),
             "device": str(loaded.device),
             "dtype": str(loaded.dtype),
@@ -340,7 +344,7 @@ class _FileRun:
 
     def _open_sink(self, state: dict[str, Any] | None) -> Sink:
         kept = list(self.reader.kept)
-        *score_columns, _ = self.table.output_columns(self.labels, kept)
+        self.layout = self.table.layout(self.labels, kept)
         out_format, out_gz = self.job.formats[2:]
         kept_types = self.reader.arrow_types() if out_format == "parquet" else None
         return open_sink(
@@ -349,21 +353,24 @@ class _FileRun:
             out_gz,
             to_stdout=self.to_stdout,
             kept=kept,
-            score_columns=score_columns,
-            labels_column=self.table.labels_column,
+            float_columns=self.layout.float_columns,
+            list_columns=self.layout.list_columns,
             kept_types=kept_types,
             state=state["sink"] if state is not None else None,
         )
 
     def _write_chunk(self, sink: Sink, chunk: Chunk, counts: BatchCounts) -> None:
         missing = repaired = 0
+        scores = np.empty((0, len(self.labels)), dtype=np.float32)
         if chunk.texts:
             result = self.classifier.run(chunk.texts, progress=False)
-            scores, selected = result.scores, self.classifier.select(result.scores, self.policy)
-            missing, repaired = result.stats.missing, result.stats.repaired
-        else:
-            scores, selected = np.empty((0, len(self.labels)), dtype=np.float32), []
-        sink.write(chunk.columns, scores, selected, counts.chunks)
+            scores, missing, repaired = result.scores, result.stats.missing, result.stats.repaired
+        lists = [self.classifier.select(scores, self.policy)]
+        blocks = [scores]
+        for output, group_scores in zip(self.layout.groups, self.layout.group_scores(scores), strict=True):
+            blocks.append(group_scores)
+            lists.append(output.select(group_scores))
+        sink.write(chunk.columns, np.concatenate(blocks, axis=1) if len(blocks) > 1 else scores, lists, counts.chunks)
         counts.add(chunk, missing, repaired)
 
     def _checkpoint(self, sink: Sink, position: dict[str, int], counts: BatchCounts, complete: bool = False) -> None:

@@ -26,17 +26,17 @@ def open_sink(
     *,
     to_stdout: bool,
     kept: list[str],
-    score_columns: list[str],
-    labels_column: str,
+    float_columns: list[str],
+    list_columns: list[str],
     kept_types: dict[str, Any] | None,
     state: dict[str, Any] | None,
 ) -> Sink:
     """The sink for an output format, started afresh (``state=None``) or from a checkpoint's state."""
     sink: Sink
     if fmt == "parquet":
-        sink = ParquetSink(paths, kept, score_columns, labels_column, kept_types)
+        sink = ParquetSink(paths, kept, float_columns, list_columns, kept_types)
     else:
-        renderer = TextRenderer(fmt, kept, score_columns, labels_column)
+        renderer = TextRenderer(fmt, kept, float_columns, list_columns)
         sink = StdoutSink(renderer) if to_stdout else TextFileSink(paths, renderer, gz)
     sink.start(state)
     return sink
@@ -54,7 +54,7 @@ class Sink(ABC):
         """Begin a new output, or continue the one ``state`` describes (dropping what came after it)."""
 
     @abstractmethod
-    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], index: int) -> None:
+    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]], index: int) -> None:
         """Add chunk ``index`` (0-based): its kept columns, scores and selected labels, durably."""
 
     @abstractmethod
@@ -110,8 +110,8 @@ class TextFileSink(Sink):
         os.fsync(self._handle.fileno())
         self.bytes += len(data)
 
-    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], index: int) -> None:
-        self._append(self.renderer.encode(columns, scores, labels, header=index == 0))
+    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]], index: int) -> None:
+        self._append(self.renderer.encode(columns, scores, lists, header=index == 0))
 
     def state(self) -> dict[str, Any]:
         return {"bytes": self.bytes}
@@ -140,8 +140,8 @@ class StdoutSink(Sink):
     def start(self, state: dict[str, Any] | None) -> None:
         pass
 
-    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], index: int) -> None:
-        sys.stdout.buffer.write(self.renderer.encode(columns, scores, labels, header=False))
+    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]], index: int) -> None:
+        sys.stdout.buffer.write(self.renderer.encode(columns, scores, lists, header=False))
         sys.stdout.buffer.flush()
 
     def state(self) -> dict[str, Any]:
@@ -160,10 +160,15 @@ class ParquetSink(Sink):
     """
 
     def __init__(
-        self, paths: OutputPaths, kept: list[str], score_columns: list[str], labels_column: str, kept_types: dict[str, Any] | None
+        self,
+        paths: OutputPaths,
+        kept: list[str],
+        float_columns: list[str],
+        list_columns: list[str],
+        kept_types: dict[str, Any] | None,
     ) -> None:
         self.pa = require_pyarrow("Writing Parquet files")
-        self.paths, self.kept, self.score_columns, self.labels_column = paths, kept, score_columns, labels_column
+        self.paths, self.kept, self.float_columns, self.list_columns = paths, kept, float_columns, list_columns
         self.kept_types = kept_types  # the reader's (Parquet, CSV), or None: inferred from the first chunk (JSONL)
         self._schema: Any = None
         self._parts = 0
@@ -193,7 +198,7 @@ class ParquetSink(Sink):
         if done:
             self._schema = pq.read_schema(self._part(0))
 
-    def _table(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]]) -> Any:
+    def _table(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]]) -> Any:
         pa = self.pa
         arrays = []
         for name in self.kept:
@@ -210,17 +215,17 @@ class ParquetSink(Sink):
                 array = values if wanted is None or values.type == wanted else values.cast(wanted)
             arrays.append(array)
         arrays += [pa.array(scores[:, column]) for column in range(scores.shape[1])]
-        arrays.append(pa.array(labels, type=pa.list_(pa.string())))
-        table = pa.Table.from_arrays(arrays, names=[*self.kept, *self.score_columns, self.labels_column])
+        arrays += [pa.array(values, type=pa.list_(pa.string())) for values in lists]
+        table = pa.Table.from_arrays(arrays, names=[*self.kept, *self.float_columns, *self.list_columns])
         if self._schema is None:
             self._schema = table.schema
         return table.cast(self._schema)
 
-    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], labels: list[list[str]], index: int) -> None:
+    def write(self, columns: dict[str, Any], scores: npt.NDArray[np.float32], lists: list[list[list[str]]], index: int) -> None:
         import pyarrow.parquet as pq
 
         try:
-            table = self._table(columns, scores, labels)
+            table = self._table(columns, scores, lists)
         except (self.pa.ArrowInvalid, self.pa.ArrowTypeError) as error:
             raise InputError(
                 f"A kept column changed type in chunk {index + 1} and cannot go into one Parquet column ({error}). "
@@ -247,8 +252,8 @@ class ParquetSink(Sink):
         schema = pq.read_schema(self._part(0)) if chunks else None
         if schema is None:  # no rows: the schema from the input's columns
             fields = [pa.field(name, (self.kept_types or {}).get(name) or pa.string()) for name in self.kept]
-            fields += [pa.field(name, pa.float32()) for name in self.score_columns]
-            fields.append(pa.field(self.labels_column, pa.list_(pa.string())))
+            fields += [pa.field(name, pa.float32()) for name in self.float_columns]
+            fields += [pa.field(name, pa.list_(pa.string())) for name in self.list_columns]
             schema = pa.schema(fields)
         with pq.ParquetWriter(self.paths.partial, schema) as writer:
             for index in range(chunks):

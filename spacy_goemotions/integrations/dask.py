@@ -109,9 +109,8 @@ class EmotionsDaskAccessor:
         # Options are checked here, on the client, for their form only: the workers may have a GPU it lacks.
         classifier_options, table, progress = split_classify_kwargs(kwargs)
         label_names = _label_names(classifier_options, labels)
-        table.policy(label_names)  # fail while building the graph, not in the first task
-        added = table.output_columns(label_names, columns)
-        meta = _output_meta(self._ddf._meta, added)
+        layout = table.layout(label_names, columns)  # fail while building the graph, not in the first task
+        meta = _output_meta(self._ddf._meta, layout.float_columns, layout.list_columns)
         lazy: dd.DataFrame = self._ddf.map_partitions(  # type: ignore[no-untyped-call]
             classify_partition, column, classifier_options, table, list(meta.columns), progress, meta=meta
         )
@@ -131,8 +130,8 @@ def _label_names(options: ClassifierOptions, labels: Sequence[str] | None) -> tu
     return tuple(labels)
 
 
-def _output_meta(input_meta: pd.DataFrame, added: list[str]) -> pd.DataFrame:
-    """The empty frame the pandas accessor would return: input columns, float32 scores, object labels."""
-    *score_columns, labels_column = added
-    empty = {name: np.empty(0, dtype=np.float32) for name in score_columns} | {labels_column: np.empty(0, dtype=object)}
+def _output_meta(input_meta: pd.DataFrame, float_columns: list[str], list_columns: list[str]) -> pd.DataFrame:
+    """The empty frame the pandas accessor would return: input columns, float32 scores, object label lists."""
+    empty = {name: np.empty(0, dtype=np.float32) for name in float_columns}
+    empty |= {name: np.empty(0, dtype=object) for name in list_columns}
     return pd.concat([input_meta.iloc[:0], pd.DataFrame(empty, index=input_meta.index[:0])], axis=1)

@@ -8,13 +8,13 @@ the table's (:class:`~spacy_goemotions.core.table.TableOptions`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..core.classifier import EmotionClassifier, get_classifier
+from ..core.classifier import get_classifier
 from ..core.explanations import MAX_WORDS
 from ..core.options import ClassifierOptions
 from ..core.table import TableOptions, split_classify_kwargs, split_score_kwargs
@@ -69,17 +69,22 @@ def classify_frame(
     series = text_column(frame, column)
     texts = texts_from_series(series)
     classifier = get_classifier(options=options)
-    policy = table.policy(classifier.labels)
-    score_columns = table.output_columns(classifier.labels, list(frame.columns))[:-1]
+    layout = table.layout(classifier.labels, list(frame.columns))
     # The scores exist once: the core writes them straight into the (labels, rows) block the new
     # DataFrame adopts without a copy, and the labels are selected a window at a time, so memory
     # beyond the output columns does not scale with the rows (benchmarks/memory.py).
-    block = np.empty((len(score_columns), len(texts)), dtype=np.float32)
+    block = np.empty((len(layout.score_columns), len(texts)), dtype=np.float32)
     classifier.scores(texts, progress=progress, out=block.T)
     del texts
-    selected = _select_in_windows(classifier, block.T, policy)
-    added = pd.DataFrame(block.T, columns=score_columns, copy=False)
-    added[table.labels_column] = selected
+    shipped = classifier.loaded.shipped_thresholds
+    added = pd.DataFrame(block.T, columns=layout.score_columns, copy=False)
+    lists = {layout.labels_column: _select_in_windows(layout.policy, block.T, layout.labels, shipped)}
+    for group, scores in zip(layout.groups, layout.group_scores(block.T), strict=True):
+        for name, values in zip(group.score_columns, scores.T, strict=True):
+            added[name] = values
+        lists[group.list_column] = _select_in_windows(group.policy, scores, group.taxonomy.group_names, None)
+    for name, values in lists.items():
+        added[name] = values
     # Positional join: the index may have duplicates or levels, and order must be kept as is.
     return pd.concat([frame.reset_index(drop=True), added], axis=1).set_axis(frame.index, axis=0)
 
@@ -196,12 +201,12 @@ class EmotionsSeriesAccessor:
 
 
 def _select_in_windows(
-    classifier: EmotionClassifier, scores: np.ndarray, policy: ThresholdPolicy, window: int = 8192
+    policy: ThresholdPolicy, scores: np.ndarray, labels: Sequence[str], shipped: Mapping[str, float] | None, window: int = 8192
 ) -> np.ndarray:
     """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
     selected = np.empty(len(scores), dtype=object)
     for start in range(0, len(scores), window):
-        for offset, row in enumerate(classifier.select(scores[start : start + window], policy)):
+        for offset, row in enumerate(policy.select_labels(scores[start : start + window], labels, shipped)):
             selected[start + offset] = row
     return selected
 

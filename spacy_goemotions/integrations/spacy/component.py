@@ -19,7 +19,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -36,6 +36,7 @@ from spacy.vocab import Vocab
 from ...core.classifier import EmotionClassifier, get_classifier
 from ...core.explanations import MAX_WORDS, Explanation, explain_segmented
 from ...core.options import ClassifierKwargs, ClassifierOptions, option_fields, resolve_options
+from ...core.table import GroupOutput, TableOptions
 from ...core.thresholds import ThresholdPolicy, check_top_k
 from ...errors import ConfigurationError
 from ...labels import GOEMOTIONS_LABELS
@@ -66,10 +67,13 @@ SCORE_WEIGHTS: dict[str, float | None] = {
 SCORER_DEFAULT = {"@scorers": "spacy_goemotions.scorer.v1"}
 
 
+#: Extensions the component writes (plain data, or None): on the Doc, and on sentences with ``per_sentence``.
+DOC_EXTENSIONS = ("emotions", "emotion_groups", "emotion_group_scores", "emotion_explanation")
+SPAN_EXTENSIONS = ("emotions", "emotion_scores", "emotion_groups", "emotion_group_scores")
+
+
 def _register_extensions() -> None:
-    """``doc._.emotions``, ``doc._.emotion_explanation``, ``span._.emotions`` and ``span._.emotion_scores``
-    (plain data, or None)."""
-    for cls, names in ((Doc, ("emotions", "emotion_explanation")), (Span, ("emotions", "emotion_scores"))):
+    for cls, names in ((Doc, DOC_EXTENSIONS), (Span, SPAN_EXTENSIONS)):
         for name in names:
             if not cls.has_extension(name):
                 cls.set_extension(name, default=None)
@@ -108,6 +112,9 @@ class EmotionComponent(Pipe):
         write_cats: write every label's raw score to ``doc.cats``.
         per_sentence: also annotate each ``doc.sents`` span (needs sentence boundaries).
         save_weights: ``to_disk``/``to_bytes`` also save the model, so the pipeline loads offline anywhere.
+        taxonomy, group_threshold, group_top_k: emotion groups (``"ekman"``, ``"sentiment"``, a registered
+            name or a JSON file, or a list): ``doc._.emotion_groups`` holds ``{taxonomy: {group: score}}`` for
+            the groups that are on, ``doc._.emotion_group_scores`` every group's score (sentences too).
         explain: also store each Doc's word-level explanation in ``doc._.emotion_explanation`` (its
             ``explain_top_k`` highest-scoring labels). Off by default: a Doc of n words costs n + 1 sequences.
         scorer: what ``nlp.evaluate`` calls (``spacy_goemotions.scorer.v1``).
@@ -132,6 +139,9 @@ class EmotionComponent(Pipe):
         save_weights: bool = False,
         explain: bool = False,
         explain_top_k: int = 3,
+        taxonomy: str | list[str] | None = None,
+        group_threshold: float | dict[str, float] | str = 0.5,
+        group_top_k: int | None = None,
         scorer: Callable[..., dict[str, Any]] | None = None,
         options: ClassifierOptions | None = None,
         **overrides: Unpack[ClassifierKwargs],
@@ -155,6 +165,9 @@ class EmotionComponent(Pipe):
         self._weights_source: str | None = None
         self._use_classifier(self._config_options)
         self.policy = ThresholdPolicy.from_spec(threshold, top_k, labels=self._labels)
+        self._group_spec = _json_form({"taxonomy": taxonomy, "group_threshold": group_threshold, "group_top_k": group_top_k})
+        groups = TableOptions(taxonomy=taxonomy, group_threshold=group_threshold, group_top_k=group_top_k)
+        self.groups: list[GroupOutput] = groups.layout(self._labels).groups
         _register_extensions()
 
     def _use_classifier(self, options: ClassifierOptions) -> None:
@@ -190,6 +203,8 @@ class EmotionComponent(Pipe):
             "save_weights": self.save_weights,
             "explain": self.explain,
             "explain_top_k": self.explain_top_k,
+            **self._group_spec,
+            "taxonomies": [group.to_dict() for group in self.groups],
         }
 
     # --- processing ------------------------------------------------------------------------
@@ -252,8 +267,25 @@ class EmotionComponent(Pipe):
         for index, span in enumerate(spans, start=len(docs)):
             span._.emotion_scores = dict(zip(labels, rows[index], strict=True))
             span._.emotions = {labels[i]: rows[index][i] for i in selected[index]}
+        if self.groups:
+            targets: list[Any] = [*docs, *spans]
+            for target, (chosen, every) in zip(targets, self._group_values(scores, labels), strict=True):
+                target._.emotion_groups, target._.emotion_group_scores = chosen, every
         for doc, explanation in zip(docs, predictions.explanations or [], strict=False):
             doc._.emotion_explanation = explanation.to_dict() if explanation is not None else None
+
+    def _group_values(
+        self, scores: npt.NDArray[np.float32], labels: Sequence[str]
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Per score row: {taxonomy: {selected group: score}} (highest first) and {taxonomy: {group: score}}."""
+        values: list[tuple[dict[str, Any], dict[str, Any]]] = [({}, {}) for _ in range(len(scores))]
+        for group in self.groups:
+            group_scores = group.scores(scores, labels)
+            names = group.taxonomy.group_names
+            for (chosen, every), row, picked in zip(values, group_scores.tolist(), group.select(group_scores), strict=True):
+                every[group.taxonomy.name] = dict(zip(names, row, strict=True))
+                chosen[group.taxonomy.name] = {name: row[names.index(name)] for name in picked}
+        return values
 
     def _sentences(self, docs: list[Doc]) -> list[Span]:
         if not self.per_sentence:
@@ -341,6 +373,9 @@ class EmotionComponent(Pipe):
         same_spec = data.get("threshold") == self._threshold_spec and data.get("top_k") == self.policy.top_k
         if same_spec and data.get("policy") is not None:
             self.policy = ThresholdPolicy.from_dict(data["policy"], labels=self._labels)
+        saved_groups = {key: data.get(key) for key in self._group_spec}
+        if saved_groups == self._group_spec and data.get("taxonomies"):  # the saved definitions: a file may be gone since
+            self.groups = [GroupOutput.from_dict(item, self._labels) for item in data["taxonomies"]]
 
 
 def make_goemotions(nlp: Language, name: str, **config: Any) -> EmotionComponent:
