@@ -22,7 +22,7 @@ FORBIDDEN = {
     "backends": {"spacy", "pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files",
                  "spacy_goemotions.evaluation", "spacy_goemotions.visual", "spacy_goemotions.cli"},
     "files": {"spacy", "pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.visual", "spacy_goemotions.cli"},
-    "visual": {"pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files", "spacy_goemotions.evaluation",
+    "visual": {"pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files",
                "spacy_goemotions.cli"},
     "evaluation": {"pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files", "spacy_goemotions.cli"},
     "integrations": {"spacy_goemotions.cli", "spacy_goemotions.files"},

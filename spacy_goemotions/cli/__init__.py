@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .._version import __version__
 
 #: Modules (relative to this package) that each add one or more sub-commands.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("evaluate", "classify", "render", "convert")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("evaluate", "classify", "render", "summarize", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,12 @@ from .metrics import EvaluationTable
 _PURPOSE = "Plotting evaluation results"
 
 
-def require_matplotlib() -> Any:
+def require_matplotlib(purpose: str = _PURPOSE) -> Any:
     """The ``matplotlib.figure`` module, or :class:`MissingExtraError` naming the ``plot`` extra."""
     try:
         from matplotlib import figure
     except ImportError as error:
-        raise MissingExtraError("matplotlib", "plot", _PURPOSE) from error
+        raise MissingExtraError("matplotlib", "plot", purpose) from error
     return figure
 
 

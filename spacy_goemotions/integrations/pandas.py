@@ -20,6 +20,7 @@ from ..core.options import ClassifierOptions
 from ..core.table import TableOptions, split_classify_kwargs, split_score_kwargs
 from ..core.thresholds import ThresholdPolicy, ThresholdSpec
 from ..visual import explain, render
+from .pandas_summary import cooccurrence_frame, levels, summary_frame
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -121,6 +122,40 @@ class EmotionsDataFrameAccessor:
         """
         options, table, progress = split_classify_kwargs(kwargs)
         return classify_frame(self._df, column, options, table, progress)
+
+    def summary(
+        self,
+        by: Hashable | None = None,
+        freq: str | None = None,
+        *,
+        prefix: str = "",
+        labels_column: str = "emotions",
+        labels: Sequence[str] | None = None,
+        taxonomies: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """How often each label (and each group of each taxonomy present) is on, in a frame ``classify`` returned.
+
+        One row per label (or group): ``texts`` (rows with a text), ``missing`` (rows without one: never
+        counted as "no emotion"), ``on``, ``share`` (``on / texts``) and ``mean_score``; ``level`` says
+        ``"label"`` or the taxonomy. ``by=`` a column gives the same per value of it (tidy, long format),
+        and with ``freq=`` ("D", "W", "MS", ...) per period of a datetime column; rows without a value
+        or date form a group of their own.
+
+        Example:
+            >>> scored = df.emotions.classify("body", taxonomy="ekman")               # doctest: +SKIP
+            >>> scored.emotions.summary(by="created", freq="W")                        # doctest: +SKIP
+        """
+        found = levels(self._df, prefix=prefix, labels_column=labels_column, labels=labels, taxonomies=taxonomies)
+        return summary_frame(self._df, found, by, freq)
+
+    def cooccurrence(
+        self, level: str = "label", *, prefix: str = "", labels_column: str = "emotions", labels: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """In how many texts two labels (or groups of taxonomy ``level``) are on together; the diagonal:
+        in how many each is on. A square frame indexed and columned by the names."""
+        taxonomies = None if level == "label" else [level]
+        found = levels(self._df, prefix=prefix, labels_column=labels_column, labels=labels, taxonomies=taxonomies)
+        return cooccurrence_frame(self._df, next(item for item in found if item.name == level))
 
     def render(
         self,

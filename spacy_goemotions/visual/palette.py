@@ -7,8 +7,10 @@ blues for sadness, teals for surprise, grey for neutral. Labels of other models 
 
 from __future__ import annotations
 
+import colorsys
 import functools
 import json
+import re
 from pathlib import Path
 
 #: Hue ranges (degrees) per family; members spread across their family's range.
@@ -52,6 +54,12 @@ def label_colour(label: str) -> str:
     hue = low + (high - low) * (step / max(len(members) - 1, 1))
     lightness = (50, 62, 42)[step % 3]
     return f"hsl({hue % 360:.0f}, 70%, {lightness}%)"
+
+
+def label_rgb(label: str) -> tuple[float, float, float]:
+    """:func:`label_colour` as an RGB triple in [0, 1] (for matplotlib)."""
+    hue, saturation, lightness = (float(v) for v in re.findall(r"[\d.]+", label_colour(label))[:3])
+    return colorsys.hls_to_rgb(hue / 360, lightness / 100, saturation / 100)
 
 
 def attribution_colour(value: float, scale: float) -> str:
