@@ -104,8 +104,9 @@ def plot_cooccurrence(matrix: Any, path: str | os.PathLike[str], *, title: str |
     size = max(5.0, 0.32 * len(names) + 2.5)
     fig = figure_module.Figure(figsize=(size + 1.2, size), layout="constrained")
     axes = fig.add_subplot()
-    image = axes.imshow(shares * 100, cmap="Oranges", vmin=0, vmax=100)
-    image.cmap.set_bad("#f6f8fa")
+    from matplotlib import colormaps
+
+    image = axes.imshow(shares * 100, cmap=colormaps["Oranges"].with_extremes(bad="#f6f8fa"), vmin=0, vmax=100)
     axes.set_xticks(range(len(names)), names, rotation=60, ha="right", rotation_mode="anchor")
     axes.set_yticks(range(len(names)), names)
     fig.colorbar(image, ax=axes, label="% of the row label's texts", shrink=0.8)
