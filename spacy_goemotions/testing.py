@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .core.quiet import quiet_transformers
 from .labels import GOEMOTIONS_LABELS
 
 _SAMPLE_CORPUS = (
@@ -105,7 +106,8 @@ def build_tiny_model(
     # Random init gives scores all near 0.5; a larger head spreads them so thresholds matter.
     with torch.no_grad():
         model.classifier.weight.mul_(8.0)
-    model.save_pretrained(str(out), safe_serialization=True)
+    with quiet_transformers():
+        model.save_pretrained(str(out), safe_serialization=True)
     if thresholds is not None:
         (out / "thresholds.json").write_text(json.dumps({"thresholds": thresholds}, indent=2), encoding="utf-8")
     return out
@@ -125,8 +127,9 @@ def build_skeleton_model(config_file: str | Path, tokenizer_dir: str | Path, out
     config = AutoConfig.from_pretrained(str(config_file))
     torch.manual_seed(seed)
     model = AutoModelForSequenceClassification.from_config(config).eval()  # type: ignore[no-untyped-call]
-    model.save_pretrained(str(out), safe_serialization=True)
-    AutoTokenizer.from_pretrained(str(tokenizer_dir)).save_pretrained(str(out))
+    with quiet_transformers():
+        model.save_pretrained(str(out), safe_serialization=True)
+        AutoTokenizer.from_pretrained(str(tokenizer_dir)).save_pretrained(str(out))
     for extra in ("special_tokens_map.json",):
         source = Path(tokenizer_dir) / extra
         if source.is_file() and not (out / extra).exists():

@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -65,18 +64,62 @@ def is_local_source(source: str) -> bool:
     return Path(source).is_dir()
 
 
-@dataclass
 class LoadedModel:
-    """A model ready for inference, shared by every classifier that asks for the same key."""
+    """A model ready for inference, shared by every classifier that asks for the same key.
 
-    model: torch.nn.Module
-    tokenizer: Any
-    labels: tuple[str, ...]
-    device: torch.device
-    dtype: torch.dtype
-    source: str
-    revision: str | None
-    shipped_thresholds: dict[str, float] | None
+    The tokenizer and the config load at once; the weights on first use of :attr:`model` (a backend
+    that runs from a cached conversion never needs them). ``weight_files`` are the safetensors files
+    the weights come from, whose content keys the persistent cache.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokenizer: Any,
+        config: Any,
+        device: torch.device,
+        dtype: torch.dtype,
+        source: str,
+        revision: str | None,
+        weight_files: list[Path],
+        quiet: bool = True,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.config = config
+        self.labels = labels_from_config(config)
+        self.device = device
+        self.dtype = dtype
+        self.source = source
+        self.revision = revision
+        self.weight_files = weight_files
+        self.shipped_thresholds = read_shipped_thresholds(source, revision)
+        self.quiet = quiet
+        self._model: torch.nn.Module | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The torch model, loaded (safetensors only) on first access."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _load_weights(self)
+        return self._model
+
+    @property
+    def weights_loaded(self) -> bool:
+        """Whether the torch weights are in memory (reading this never loads them)."""
+        return self._model is not None
+
+    def release_weights(self) -> None:
+        """Let the torch weights go (they load again on next use): for a backend that has its own copy."""
+        with self._lock:
+            self._model = None
+
+    def content_files(self) -> list[Path]:
+        """The files whose content decides what the model computes: its config and its weights."""
+        config = Path(self.weight_files[0]).parent / "config.json" if self.weight_files else None
+        return [*([config] if config is not None and config.is_file() else []), *self.weight_files]
 
 
 def labels_from_config(config: Any) -> tuple[str, ...]:
@@ -148,52 +191,104 @@ def read_shipped_thresholds(source: str, revision: str | None) -> dict[str, floa
     return {str(k): float(v) for k, v in mapping.items()}
 
 
-def _load_uncached(source: str, revision: str | None, device: torch.device, dtype: torch.dtype) -> LoadedModel:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+_HINT = "Only safetensors weights are loaded."
+
+
+def _hint() -> str:
+    return (
+        "Check the name, or, offline, pass a local directory saved with save_pretrained "
+        f"(or a bundled model: {bundled_model_names()}). {_HINT}"
+    )
+
+
+def _load_uncached(source: str, revision: str | None, device: torch.device, dtype: torch.dtype, quiet: bool) -> LoadedModel:
+    from transformers import AutoConfig, AutoTokenizer
 
     from .fork import install_fork_guard
+    from .quiet import quiet_transformers
 
     install_fork_guard()  # before torch runs: forked workers (nlp.pipe n_process) must not hang
-
-    hint = (
-        "Check the name, or, offline, pass a local directory saved with save_pretrained "
-        f"(or a bundled model: {bundled_model_names()}). Only safetensors weights are loaded."
-    )
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source, revision=revision, use_safetensors=True, trust_remote_code=False, dtype=dtype
-        )
+        with quiet_transformers(quiet):
+            tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
+            config = AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=False)
+        files = _weight_files(source, revision)
     except (OSError, ValueError) as error:
-        raise ModelLoadError(f"Could not load model {source!r} (revision {revision!r}): {error}. {hint}") from error
+        raise ModelLoadError(f"Could not load model {source!r} (revision {revision!r}): {error}. {_hint()}") from error
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"Model {source!r} has no fast tokenizer (tokenizer.json); one is required.")
     if tokenizer.pad_token_id is None:
         raise ModelLoadError(f"The tokenizer of {source!r} has no pad token; batched inference needs one.")
-    model.to(device).eval()
     loaded = LoadedModel(
-        model=model,
         tokenizer=tokenizer,
-        labels=labels_from_config(model.config),
+        config=config,
         device=device,
         dtype=dtype,
         source=source,
         revision=revision,
-        shipped_thresholds=read_shipped_thresholds(source, revision),
+        weight_files=files,
+        quiet=quiet,
     )
-    logger.info("Loaded %s (revision %s) on %s as %s", source, revision, device, dtype_name(dtype))
+    logger.info("Loaded %s (revision %s) for %s as %s", source, revision, device, dtype_name(dtype))
     return loaded
+
+
+def _weight_files(source: str, revision: str | None) -> list[Path]:
+    """The model's safetensors files (downloaded from the hub if need be); no safetensors is an error."""
+    if is_local_source(source):
+        files = sorted(Path(source).glob("*.safetensors"))
+    else:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError
+
+        try:
+            files = [Path(hf_hub_download(source, "model.safetensors", revision=revision))]
+        except EntryNotFoundError:  # a sharded model: its index names the shards
+            index = Path(hf_hub_download(source, "model.safetensors.index.json", revision=revision))
+            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+            files = [Path(hf_hub_download(source, shard, revision=revision)) for shard in shards]
+    if not files:
+        raise ModelLoadError(f"Model {source!r} has no safetensors weights (model.safetensors). {_HINT}")
+    return files
+
+
+def _load_weights(loaded: LoadedModel) -> torch.nn.Module:
+    from transformers import AutoModelForSequenceClassification
+
+    from .quiet import quiet_transformers
+
+    try:
+        with quiet_transformers(loaded.quiet):
+            model = AutoModelForSequenceClassification.from_pretrained(
+                loaded.source, revision=loaded.revision, use_safetensors=True, trust_remote_code=False, dtype=loaded.dtype
+            )
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(
+            f"Could not load the weights of {loaded.source!r} (revision {loaded.revision!r}): {error}. {_hint()}"
+        ) from error
+    model.to(loaded.device).eval()
+    logger.info("Loaded the weights of %s on %s as %s", loaded.source, loaded.device, dtype_name(loaded.dtype))
+    module: torch.nn.Module = model
+    return module
 
 
 _CACHE: dict[tuple[str, str | None, str, str], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
-load_count = 0  # how many times weights were actually read (tests use it to prove sharing)
+load_count = 0  # how many models were loaded in this process (tests use it to prove sharing)
 
 
 def load_model(
-    model: str | Path, revision: str | None = None, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto"
+    model: str | Path,
+    revision: str | None = None,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "auto",
+    *,
+    quiet: bool = True,
 ) -> LoadedModel:
-    """Load (or fetch from the process-wide cache) a model and its tokenizer. Thread-safe."""
+    """Load (or fetch from the process-wide cache) a model and its tokenizer; the weights load on first use.
+
+    ``quiet``: keep transformers' own progress bars and warnings to itself (on unless progress is asked for).
+    Thread-safe."""
     global load_count
     source = resolve_model_source(model)
     torch_device = resolve_device(device)
@@ -201,7 +296,7 @@ def load_model(
     key = (source, revision, str(torch_device), dtype_name(torch_dtype))
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _load_uncached(source, revision, torch_device, torch_dtype)
+            _CACHE[key] = _load_uncached(source, revision, torch_device, torch_dtype, quiet)
             load_count += 1
         return _CACHE[key]
 
@@ -225,24 +320,28 @@ def save_model_copy(model: str | Path, revision: str | None, out: Path, loaded: 
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from .quiet import quiet_transformers
+
     source = resolve_model_source(model)
     if out.exists() and Path(source).is_dir() and Path(source).resolve() == out.resolve():
         return
     if out.exists():
         shutil.rmtree(out)
     copy: Any
-    if loaded is not None and loaded.dtype == torch.float32:
+    if loaded is not None and loaded.dtype == torch.float32 and loaded.weights_loaded:
         copy, tokenizer = loaded.model, loaded.tokenizer
     else:
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
-            copy = AutoModelForSequenceClassification.from_pretrained(
-                source, revision=revision, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
-            )
+            with quiet_transformers():
+                tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
+                copy = AutoModelForSequenceClassification.from_pretrained(
+                    source, revision=revision, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
+                )
         except (OSError, ValueError) as error:
             raise ModelLoadError(f"Could not read model {source!r} to save its weights: {error}") from error
-    copy.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
+    with quiet_transformers():
+        copy.save_pretrained(str(out))
+        tokenizer.save_pretrained(str(out))
     shipped = read_shipped_thresholds(source, revision)
     if shipped is not None:
         (out / MODEL_THRESHOLDS_FILE).write_text(json.dumps({"thresholds": shipped}, indent=2), encoding="utf-8")
