@@ -79,8 +79,8 @@ def test_conversion_is_shared_across_classifiers(tiny_model: str) -> None:
     second = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", batch_size=3, progress=False)
     first.scores(["a"])
     second.scores(["b"])
-    module = ov_backend.module_for(first.loaded.model, "float32", 1)
-    assert module is ov_backend.module_for(second.loaded.model, "float32", 1)
+    module = ov_backend.module_for(first.loaded, first.options, 1)
+    assert module is ov_backend.module_for(second.loaded, second.options, 1)
     # and the module each classifier actually runs is one conversion, not two
     with first.backend.open(0.0) as first_run:
         first_module = first_run.module

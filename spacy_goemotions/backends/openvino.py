@@ -1,30 +1,34 @@
-"""The OpenVINO backend (``backend="openvino"``): the same model, converted once per process, run by OpenVINO on CPU.
+"""The OpenVINO backend (``backend="openvino"``): the same model, converted once per machine, run by OpenVINO on CPU.
 
 On CPUs with AVX512-BF16 or AMX, OpenVINO runs bf16 with fused kernels; on the reference 2-core
 machine (no AMX) it scored ModernBERT-base 1.6x faster than torch's bf16 eager path and 1.3x faster
-than torch.compile (benchmarks/README.md).
-The torch model stays the source of truth: it is loaded (safetensors only) in float32 and converted
-in memory, so nothing but the weights the core already trusts is ever read.
+than torch.compile (benchmarks/README.md). ``dtype="int8"`` runs the NNCF-quantized model
+(:mod:`.openvino_int8`).
+
+Where the model comes from: :mod:`.openvino_export` (the float32 IR, converted from the torch model or
+read from the persistent cache). Compiled kernels are cached too, by OpenVINO itself, in
+``<cache>/compiled/<cpu>``: they depend on the CPU, so a cache folder shared between machines keeps
+one set per kind of CPU.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
+from ..core import cache
 from ..core.backend import Layout, ScoreSink
 from ..core.backend_registry import require_backend_package
 from ..core.batching import Batch
-from .modernbert import classify_pooled, has_modernbert_head
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
@@ -37,7 +41,7 @@ _PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
 
 
 def create_backend(options: ClassifierOptions, loaded: LoadedModel) -> OpenVinoBackend:
-    """``backend="openvino"``: the loaded float32 torch model, converted on the first run."""
+    """``backend="openvino"``: the model (float32) as OpenVINO IR, converted or read from the cache on the first run."""
     return OpenVinoBackend(options, loaded)
 
 
@@ -53,10 +57,15 @@ class OpenVinoBackend:
     def prepare(self, batch: Batch) -> Batch:
         return batch  # OpenVINO takes the numpy arrays as they are
 
+    @property
+    def is_ready(self) -> bool:
+        """Whether a run would start without converting or quantizing (the module is in memory or cached)."""
+        return is_ready(self.loaded, self.options, torch.get_num_threads())
+
     @contextmanager
     def open(self, estimated_tokens: float) -> Iterator[OpenVinoRunner]:
-        # Per run: the conversion is cached per model, precision and thread count (which may change between runs).
-        module = module_for(self.loaded.model, self.options.dtype, torch.get_num_threads())
+        # Per run: the module is cached per model, precision and thread count (which may change between runs).
+        module = module_for(self.loaded, self.options, torch.get_num_threads())
         with module.async_run() as run:
             yield OpenVinoRunner(module, run)
 
@@ -66,6 +75,7 @@ class OpenVinoRunner:
 
     compiled = False  # OpenVINO compiles, but not with torch.compile (what RunStats.compiled reports)
     warms_up = True  # the first batches of each shape compile kernels
+    name = "openvino"
 
     def __init__(self, module: OpenVinoModule, run: AsyncRun) -> None:
         self.module = module
@@ -77,60 +87,6 @@ class OpenVinoRunner:
 
     def wait(self) -> None:
         self._run.wait()
-
-
-class MaskedLogits(torch.nn.Module):
-    """A ModernBERT classifier's logits with attention masks built here, for conversion.
-
-    Each position may also attend to itself. That changes nothing for real tokens (they attend to
-    themselves anyway), but a padding position whose sliding window holds only padding would
-    otherwise get a fully masked softmax, which OpenVINO turns into NaN, and NaN then spreads through
-    the next global-attention layer (NaN x 0 is NaN) into the real tokens' scores.
-    """
-
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-        self.half_window = int(model.config.local_attention) // 2
-        self.pooling = model.config.classifier_pooling
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-        itself = positions[:, None] == positions[None, :]
-        full = attention_mask.bool()[:, None, None, :] | itself[None, None]
-        near = (positions[:, None] - positions[None, :]).abs() <= self.half_window
-        masks = {"full_attention": full, "sliding_attention": full & near[None, None]}
-        hidden = self.model.model(input_ids=input_ids, attention_mask=masks).last_hidden_state
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
-            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-        return classify_pooled(self.model, pooled)
-
-
-class PlainLogits(torch.nn.Module):
-    """Any other sequence classifier: its own masks (no sliding windows to empty out)."""
-
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-        return logits
-
-
-@contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
 
 
 def _scores(request: Any) -> npt.NDArray[np.float32]:
@@ -198,23 +154,25 @@ class OpenVinoModule:
                 self._queue.wait_all()
 
 
-def convert(model: torch.nn.Module, precision: str, threads: int) -> OpenVinoModule:
-    """Convert a float32 torch classifier to OpenVINO and compile it for the CPU."""
+def precision_of(dtype_spec: str) -> str:
+    """The precision OpenVINO computes the non-quantized operations in, as a torch dtype name.
+
+    "auto" resolves as for torch: bf16 where the CPU multiplies it natively, float32 elsewhere; int8
+    models run their remaining operations in that same precision.
+    """
+    from ..core.devices import dtype_name, resolve_dtype
+
+    return dtype_name(resolve_dtype("auto" if dtype_spec == "int8" else dtype_spec, torch.device("cpu")))
+
+
+def compile_module(model: Any, path: Path | None, precision: str, threads: int, root: Path | None) -> OpenVinoModule:
+    """Compile an IR for this CPU, through OpenVINO's kernel cache when the persistent cache is on."""
     require_backend_package("openvino")
     import openvino as ov
 
-    wrapper = MaskedLogits(model) if has_modernbert_head(model) else PlainLogits(model)
-    # Two rows of different lengths, wider than nothing special: shapes stay dynamic in the IR.
-    example = {"input_ids": torch.full((2, 16), 5, dtype=torch.long), "attention_mask": torch.ones(2, 16, dtype=torch.long)}
-    example["attention_mask"][1, 9:] = 0
-    # Tracing warns about Python-level branches that are constant for this model; they are not news to users.
-    with torch.no_grad(), warnings.catch_warnings(), _quiet_transformers():
-        warnings.simplefilter("ignore")
-        converted = ov.convert_model(wrapper.eval(), example_input=example)
-    converted.reshape({"input_ids": [-1, -1], "attention_mask": [-1, -1]})
     # THROUGHPUT: streams run batches side by side (see OpenVinoModule). The 4096-token CPU budget also won
-    # over 2048 and 8192 here. No dynamic int8 quantization of activations: scores must stay within the
-    # bf16 agreement bar, as for torch.
+    # over 2048 and 8192 here. No dynamic quantization of activations: scores of the float precisions
+    # must stay within the bf16 agreement bar, as for torch (int8 is its own, explicit choice).
     config = {
         "INFERENCE_NUM_THREADS": threads,
         "PERFORMANCE_HINT": "THROUGHPUT",
@@ -222,30 +180,66 @@ def convert(model: torch.nn.Module, precision: str, threads: int) -> OpenVinoMod
         "DYNAMIC_QUANTIZATION_GROUP_SIZE": 0,
     }
     core = ov.Core()
-    compiled = core.compile_model(converted, "CPU", config)
+    compiled: Any = None
+    if root is not None and path is not None:
+        try:
+            # From the file (OpenVINO then keys its cache by the file, without hashing the weights in memory).
+            compiled = core.compile_model(
+                str(path), "CPU", {**config, "CACHE_DIR": str(root / "compiled" / cache.cpu_signature())}
+            )
+        except RuntimeError as error:  # e.g. an unreadable kernel cache: compile without it
+            logger.warning("OpenVINO could not use its kernel cache (%s); compiling without it", error)
+    if compiled is None:
+        compiled = core.compile_model(model, "CPU", config)
     used = compiled.get_property("INFERENCE_PRECISION_HINT")  # what OpenVINO runs in: "bf16" or "f32"
     return OpenVinoModule(compiled, used.get_type_name() if hasattr(used, "get_type_name") else str(used))
 
 
-#: Converted modules per torch model (weakly held: a model dropped from the load cache frees its twin too).
-_MODULES: weakref.WeakKeyDictionary[torch.nn.Module, dict[tuple[str, int], OpenVinoModule]] = weakref.WeakKeyDictionary()
+def _module_key(options: ClassifierOptions, threads: int) -> tuple[Any, ...]:
+    quantized = (options.calibration_texts, options.max_length) if options.dtype == "int8" else None
+    return (precision_of(options.dtype), options.dtype == "int8", quantized, threads, options.cache_dir)
+
+
+#: Compiled modules per loaded model (weakly held: a model dropped from the load cache frees its modules too).
+_MODULES: weakref.WeakKeyDictionary[LoadedModel, dict[tuple[Any, ...], OpenVinoModule]] = weakref.WeakKeyDictionary()
 _MODULES_LOCK = threading.Lock()
 
 
-def module_for(model: torch.nn.Module, dtype_spec: str, threads: int) -> OpenVinoModule:
-    """The OpenVINO twin of ``model`` for this precision and thread count, converted on first use.
-
-    Conversion traces the model once (about 10-15 s for ModernBERT-base on 2 cores); every classifier,
-    spaCy component and pandas call in the process then shares the result.
-    """
-    from ..core.devices import dtype_name, resolve_dtype
-
-    # "auto" resolves as for torch: bf16 where the CPU multiplies it natively, float32 elsewhere.
-    precision = dtype_name(resolve_dtype(dtype_spec, torch.device("cpu")))
-    key = (precision, threads)
+def is_ready(loaded: LoadedModel, options: ClassifierOptions, threads: int) -> bool:
+    """Whether :func:`module_for` would return at once or from the cache (no conversion, no quantization)."""
     with _MODULES_LOCK:
-        twins = _MODULES.setdefault(model, {})
-        if key not in twins:
-            logger.info("Converting the model to OpenVINO (%s, %d threads)", precision, threads)
-            twins[key] = convert(model, precision, threads)
-        return twins[key]
+        if _module_key(options, threads) in _MODULES.get(loaded, {}):
+            return True
+    root = cache.cache_root(options.cache_dir)
+    if root is None or options.dtype == "int8":
+        return False  # int8 is never chosen automatically; nothing asks
+    from .openvino_export import IR_KIND, ir_key
+
+    key = ir_key(loaded, root)
+    return cache.read_entry(cache.entry_path(root, IR_KIND, key), key) is not None
+
+
+def module_for(loaded: LoadedModel, options: ClassifierOptions, threads: int) -> OpenVinoModule:
+    """The compiled OpenVINO model for this model, precision and thread count, built on first use.
+
+    The first process on a machine converts the model (8-12 s for ModernBERT-base on 2 cores) and, for
+    int8, quantizes it (about 70-90 s); later ones read both from the cache. Every classifier, spaCy
+    component and pandas call in the process then shares the result. Converting loads the torch
+    weights; they are let go again once the IR is stored, unless something else had loaded them first.
+    """
+    from .openvino_export import float_ir
+    from .openvino_int8 import int8_ir
+
+    key = _module_key(options, threads)
+    with _MODULES_LOCK:
+        modules = _MODULES.setdefault(loaded, {})
+        if key not in modules:
+            root = cache.cache_root(options.cache_dir)
+            # Weights loaded only to convert are let go once the IR is stored: the torch copy only costs memory then.
+            release = not loaded.weights_loaded
+            if options.dtype == "int8":
+                model, path = int8_ir(loaded, root, options, release_torch=release)
+            else:
+                model, path = float_ir(loaded, root, release_torch=release)
+            modules[key] = compile_module(model, path, key[0], threads, root)
+        return modules[key]
