@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a test that reaches for the hub fails fast
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Converted models go to a folder of this test session, never the user's ~/.cache (a warm cache there
+# would also change which backend "auto" picks).
+os.environ["SPACY_GOEMOTIONS_CACHE_DIR"] = tempfile.mkdtemp(prefix="spacy-goemotions-test-cache-")
 
 from spacy_goemotions.testing import build_tiny_model  # noqa: E402
 

@@ -161,7 +161,8 @@ def test_bfloat16_agrees_with_float32_on_labels(tiny_model: str, fp32: EmotionCl
     [
         ({"device": "tpu"}, "Unknown device 'tpu'"),
         ({"device": "cuda:3"}, "CUDA"),
-        ({"dtype": "int8"}, "Unknown dtype 'int8'"),
+        ({"dtype": "int4"}, "Unknown dtype 'int4'"),
+        ({"dtype": "int8", "backend": "torch"}, "dtype='int8' runs on the OpenVINO backend"),
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"max_tokens": -5}, "max_tokens must be"),
         ({"long_text": "split"}, "long_text must be one of"),

@@ -27,14 +27,17 @@ SCORING_COMMANDS = ("classify", "evaluate", "tune-thresholds")
 NON_DEFAULT: dict[str, Any] = {
     "revision": "main", "device": "cpu", "dtype": "float32", "backend": "torch", "batch_size": 7, "max_tokens": 999,
     "max_length": 96, "long_text": "chunk", "aggregate": "mean", "chunk_overlap": 5, "compile": False,
-    "prefetch": True, "packing": False,
+    "prefetch": True, "packing": False, "cache_dir": "off",
 }  # fmt: skip
+#: Fields that need another value elsewhere (calibration_texts only goes with dtype="int8"): tested on their own.
+DEPENDENT_FIELDS = {"calibration_texts"}
 
 
 def test_the_fields_are_the_inference_options_of_the_core() -> None:
     assert FIELDS == ["model", "revision", "device", "dtype", "backend", "batch_size", "max_tokens", "max_length",
-                      "long_text", "aggregate", "chunk_overlap", "compile", "prefetch", "packing"]  # fmt: skip
-    assert set(NON_DEFAULT) == set(FIELDS) - {"model"}
+                      "long_text", "aggregate", "chunk_overlap", "compile", "prefetch", "packing", "cache_dir",
+                      "calibration_texts"]  # fmt: skip
+    assert set(NON_DEFAULT) == set(FIELDS) - {"model"} - DEPENDENT_FIELDS
     for field in option_fields():
         assert field.metadata.get("help"), f"{field.name} has no help text for the CLI and the docs"
 
@@ -89,6 +92,14 @@ def test_every_flag_reaches_the_options(command: str) -> None:
     assert classifier_options(args) == ClassifierOptions("goemotions-small", **NON_DEFAULT)
 
 
+def test_the_calibration_flag_reaches_the_options_with_int8() -> None:
+    from spacy_goemotions.cli.options import classifier_options
+
+    args = build_parser().parse_args(["evaluate", "--data", "d.tsv", "--dtype", "int8", "--calibration-texts", "mine.txt"])
+    assert classifier_options(args) == ClassifierOptions(dtype="int8", calibration_texts="mine.txt")
+    assert ClassifierOptions(dtype="int8", calibration_texts=["text"] * 16).calibration_texts == ("text",) * 16  # hashable
+
+
 def test_the_switches_take_auto_true_and_false() -> None:
     for words, expected in ((["--compile", "auto"], "auto"), (["--compile", "TRUE"], True), (["--prefetch", "auto"], None),
                             (["--packing", "off"], False)):  # fmt: skip
@@ -135,9 +146,17 @@ def test_options_are_hashable_equal_by_value_and_pickle(tmp_path: Any) -> None:
         ({"batch_size": True}, "batch_size must be an integer"),
         ({"max_tokens": 2.5}, "max_tokens must be an integer"),
         ({"long_text": "split"}, r"long_text must be one of \('truncate', 'chunk'\), got 'split'"),
-        ({"backend": "onnx"}, r"backend must be one of \('torch', 'openvino'\)"),
+        ({"backend": "onnx"}, r"backend must be one of \('auto', 'torch', 'openvino'\)"),
         ({"device": "gpu"}, r"Unknown device 'gpu'.*Example: device='cuda'"),
-        ({"dtype": "int8"}, r"Unknown dtype 'int8'. Choose one of auto, float32, bfloat16, float16"),
+        ({"dtype": "int4"}, r"Unknown dtype 'int4'. Choose one of auto, float32, bfloat16, float16, int8"),
+        ({"dtype": "int8", "backend": "torch"}, r"dtype='int8' runs on the OpenVINO backend, not backend='torch'"),
+        ({"dtype": "int8", "device": "cuda"}, "runs on the CPU"),
+        ({"dtype": "int8", "compile": True}, "compiles the model itself"),
+        ({"calibration_texts": "calib.txt"}, r"calibration_texts only applies to dtype='int8'"),
+        ({"dtype": "int8", "calibration_texts": ["a", "b"]}, "needs at least 16 texts"),
+        ({"dtype": "int8", "calibration_texts": ["ok"] * 20 + [""]}, r"calibration_texts\[20\] must be a non-empty string"),
+        ({"dtype": "int8", "calibration_texts": 5}, "must be a text file"),
+        ({"cache_dir": 3}, "cache_dir must be a folder path or 'off'"),
         ({"compile": "yes"}, "compile must be True, False or 'auto'"),
         ({"prefetch": 1}, "prefetch must be True, False or None"),
         ({"chunk_overlap": 300}, r"chunk_overlap must be an integer in \[0, max_length // 2\)"),

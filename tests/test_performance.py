@@ -191,7 +191,7 @@ def test_out_of_memory_batches_are_split_without_losing_or_reordering_rows(
     tiny_model: str, reference: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(scoring, "MIN_BATCH_EFFICIENCY", 0.0)  # one big padded batch to start from
-    clf = classifier(tiny_model, max_tokens=100_000)
+    clf = classifier(tiny_model, max_tokens=100_000, backend="torch")  # what backend="auto" runs on CUDA
     original = clf.backend.forward
     calls: list[int] = []
 
@@ -216,7 +216,7 @@ def test_out_of_memory_batches_are_split_without_losing_or_reordering_rows(
 
 
 def test_out_of_memory_on_a_single_sequence_is_a_clear_error(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    clf = classifier(tiny_model)
+    clf = classifier(tiny_model, backend="torch")
 
     def always_oom(batch: Batch, module: torch.nn.Module) -> np.ndarray:
         raise torch.OutOfMemoryError("simulated")
@@ -360,7 +360,8 @@ def test_core_packed_path_equals_padded(tiny_model: str, reference: np.ndarray, 
     monkeypatch.setattr(packing, "supports_packing", lambda model, device: True)
     monkeypatch.setattr(packing, "enable_flash_attention", lambda model: None)
     monkeypatch.setattr(packing, "packed_logits", cpu_packed_logits)
-    result = classifier(tiny_model, max_tokens=80, max_length=32, batch_size=2).run(TEXTS)
+    # backend="torch": packing is a CUDA path, where backend="auto" is torch; this test fakes it on the CPU
+    result = classifier(tiny_model, max_tokens=80, max_length=32, batch_size=2, backend="torch").run(TEXTS)
     np.testing.assert_allclose(result.scores, reference, atol=1e-5)
     assert result.stats.packed and result.stats.padding_efficiency == 1.0
     # the token budget alone bounds packed batches (batch_size=2 would need 6 batches)

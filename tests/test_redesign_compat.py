@@ -53,10 +53,19 @@ def recorded_threads() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
-def assert_same(got: np.ndarray, expected: np.ndarray, dtype: str) -> None:
+#: OpenVINO's cases were recorded from a model traced in memory; since the persistent cache, OpenVINO
+#: compiles the IR it stored and read back, whose constants fold a little differently. Measured: 3e-7
+#: in float32; in bf16, 0.085 on the 512-token repeated text, where the recorded and the new scores
+#: are each 0.08 from float32 (in opposite directions). Torch's cases stay bit-identical.
+STORED_IR_TOLERANCE = {"float32": 1e-6, "bfloat16": 0.1}
+
+
+def assert_same(got: np.ndarray, expected: np.ndarray, dtype: str, backend: str = "torch") -> None:
     assert got.shape == expected.shape
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))  # missing rows stay missing, in place
-    if SAME_CPU:
+    if SAME_CPU and backend == "openvino":
+        np.testing.assert_allclose(got, expected, atol=STORED_IR_TOLERANCE[dtype], rtol=0)
+    elif SAME_CPU:
         np.testing.assert_array_equal(got, expected)  # bit-identical
     else:
         np.testing.assert_allclose(got, expected, atol=TOLERANCE[dtype], rtol=0)
@@ -68,8 +77,10 @@ def test_scores_equal_those_recorded_before_the_redesign(key: str) -> None:
     options: dict[str, Any] = META["cases"][case]
     if options.get("backend") == "openvino" and importlib.util.find_spec("openvino") is None:
         pytest.skip("needs the openvino extra")
+    # Recorded before backend="auto" existed, when the default was torch: ask for it by name.
+    options = {"backend": "torch", **options}
     got = EmotionClassifier(MODELS[model], device="cpu", progress=False, **options).scores(META["texts"])
-    assert_same(got, REFERENCE[key], options["dtype"])
+    assert_same(got, REFERENCE[key], options["dtype"], options["backend"])
 
 
 def test_the_reference_is_not_degenerate() -> None:

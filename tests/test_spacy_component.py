@@ -155,7 +155,7 @@ def test_entry_point_factory_and_config_file_in_fresh_process(tiny_model: str, t
         ({"top_k": 0}, "0"),
         ({"top_k": -2}, "-2"),
         ({"device": "tpu"}, "'tpu'"),
-        ({"dtype": "int8"}, "'int8'"),
+        ({"dtype": "int4"}, "'int4'"),
         ({"long_text": "split"}, "'split'"),
         ({"aggregate": "median"}, "'median'"),
         ({"batch_size": 0}, "0"),

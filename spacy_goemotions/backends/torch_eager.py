@@ -87,6 +87,8 @@ class TorchBackend:
 class TorchRunner(SynchronousRunner):
     """One run on a torch backend: computes each batch as it is submitted."""
 
+    name = "torch"
+
     def __init__(self, backend: TorchBackend, module: torch.nn.Module) -> None:
         self.backend = backend
         self.module = module

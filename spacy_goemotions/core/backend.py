@@ -33,6 +33,8 @@ Contract of a :class:`BatchRunner`:
 - ``compiled``: whether a ``torch.compile``'d module computed the run (reported in ``RunStats``).
 - ``warms_up``: whether the first batch of each new shape pays a compilation, so that
   ``EmotionClassifier.warmup()`` should run representative shapes through it.
+- ``name``: what computed the run, ``"torch"`` or ``"openvino"`` (reported in ``RunStats.backend``;
+  with ``backend="auto"`` it says which one was picked).
 
 A new backend is one more module of :mod:`spacy_goemotions.backends` with a
 ``create_backend(options, loaded)`` function, one more entry in ``backend_registry.BACKENDS``, and its name in
@@ -74,6 +76,9 @@ class BatchRunner(Protocol[PreparedT_contra]):
     @property
     def warms_up(self) -> bool: ...
 
+    @property
+    def name(self) -> str: ...
+
     def submit(self, prepared: PreparedT_contra, sink: ScoreSink) -> None: ...
 
     def wait(self) -> None: ...
@@ -90,8 +95,9 @@ class Backend(Protocol[PreparedT]):
     def open(self, estimated_tokens: float) -> AbstractContextManager[BatchRunner[PreparedT]]: ...
 
 
-def create_backend(options: ClassifierOptions, loaded: LoadedModel) -> Backend[Any]:
-    """Build the backend ``options`` ask for (see :mod:`.backend_registry`), over an already loaded model."""
-    module = importlib.import_module(backend_spec(options.backend).module)
+def create_backend(options: ClassifierOptions, loaded: LoadedModel, name: str | None = None) -> Backend[Any]:
+    """Build backend ``name`` (default: the one ``options`` ask for; see :mod:`.backend_registry`, which
+    resolves ``"auto"`` per machine) over an already loaded model."""
+    module = importlib.import_module(backend_spec(name or options.backend).module)
     backend: Backend[Any] = module.create_backend(options, loaded)
     return backend

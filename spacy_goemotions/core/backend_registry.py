@@ -2,6 +2,10 @@
 
 Described without importing anything heavy, so that options are validated (and a missing package
 named) before torch or OpenVINO load. The interface every implementation follows is :mod:`.backend`.
+
+``backend="auto"`` (the default) is resolved here, per machine, by :func:`resolve_backend_name`: to
+``"torch"`` or ``"openvino"`` when the options or the device decide it, else to ``"auto"`` itself,
+whose implementation (:mod:`spacy_goemotions.backends.auto`) picks per run by the job's size.
 """
 
 from __future__ import annotations
@@ -31,9 +35,14 @@ class BackendSpec:
     cpu_only: bool = False
     own_compiler: bool = False
     load_dtype: str | None = None
+    dtypes: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
 
 
 BACKENDS: dict[str, BackendSpec] = {
+    # Resolved by resolve_backend_name; what is left for the "auto" module is the CPU choice between torch and OpenVINO.
+    "auto": BackendSpec(
+        "auto", "spacy_goemotions.backends.auto", cpu_only=False, dtypes=("auto", "float32", "bfloat16", "float16", "int8")
+    ),
     "torch": BackendSpec("torch", "spacy_goemotions.backends.torch_choice"),
     # OpenVINO converts the float32 torch model and compiles it in the precision ``dtype`` asks for.
     "openvino": BackendSpec(
@@ -43,8 +52,14 @@ BACKENDS: dict[str, BackendSpec] = {
         cpu_only=True,
         own_compiler=True,
         load_dtype="float32",
+        dtypes=("auto", "float32", "bfloat16", "float16", "int8"),
     ),
 }
+
+#: dtypes only the OpenVINO backend computes in.
+OPENVINO_ONLY_DTYPES = ("int8",)
+#: dtypes ``backend="auto"`` may hand to OpenVINO on a CPU (float16 stays with torch, as asked).
+AUTO_OPENVINO_DTYPES = ("auto", "float32", "bfloat16")
 
 
 def backend_spec(name: str) -> BackendSpec:
@@ -56,9 +71,18 @@ def install_hint(spec: BackendSpec) -> str:
     return f"pip install 'spacy-goemotions[{spec.package}]' (or: pip install {spec.package})"
 
 
-def check_backend_options(backend: str, *, device: str, compile: bool | str, packing: bool | None) -> None:
+def check_backend_options(backend: str, *, device: str, dtype: str, compile: bool | str, packing: bool | None) -> None:
     """The backend's rules on the other options, applied when options are built (no import, no machine check)."""
     spec = BACKENDS[backend]
+    if dtype not in spec.dtypes:
+        raise ConfigurationError(
+            f"dtype={dtype!r} runs on the OpenVINO backend, not backend={backend!r}: use backend='openvino' "
+            "(or the default backend='auto'), or a dtype of " + ", ".join(repr(d) for d in spec.dtypes),
+            options=("backend", "dtype"),
+        )
+    if dtype in OPENVINO_ONLY_DTYPES and backend != "openvino":  # "auto" then means OpenVINO: its rules apply
+        check_backend_options("openvino", device=device, dtype=dtype, compile=compile, packing=packing)
+        return
     if spec.cpu_only and device.strip().lower() not in ("auto", "cpu"):
         raise ConfigurationError(
             f"backend={spec.name!r} runs on the CPU, got device={device!r}. Use device='cpu', or backend='torch' for GPUs.",
@@ -68,6 +92,41 @@ def check_backend_options(backend: str, *, device: str, compile: bool | str, pac
         raise ConfigurationError(
             f"backend={spec.name!r} compiles the model itself; drop compile=True / packing=True, or use backend='torch'.",
             options=("backend", "compile", "packing"),
+        )
+
+
+def resolve_backend_name(backend: str, *, device_type: str, dtype: str, compile: bool | str, packing: bool | None) -> str:
+    """What ``backend`` means on this machine: itself unless it is ``"auto"``; then ``"openvino"`` for
+    an OpenVINO-only dtype, ``"torch"`` where OpenVINO cannot or should not run (a GPU, torch's own
+    ``compile=True`` or ``packing=True``, float16, OpenVINO not installed), else ``"auto"``: the
+    choice by job size of :mod:`spacy_goemotions.backends.auto`.
+
+    Example:
+        >>> resolve_backend_name("auto", device_type="cuda", dtype="auto", compile="auto", packing=None)
+        'torch'
+    """
+    if backend != "auto":
+        return backend
+    if dtype in OPENVINO_ONLY_DTYPES:
+        return "openvino"
+    if device_type != "cpu" or compile is True or packing is True or dtype not in AUTO_OPENVINO_DTYPES:
+        return "torch"
+    return "auto" if importlib.util.find_spec("openvino") is not None else "torch"
+
+
+#: Packages a dtype needs beyond its backend's, with the extra that installs them.
+DTYPE_PACKAGES: dict[str, tuple[str, str]] = {"int8": ("nncf", "int8")}
+
+
+def require_dtype_packages(dtype: str) -> None:
+    """Fail with the install command when a package ``dtype`` needs is missing (int8 quantizes with NNCF)."""
+    needed = DTYPE_PACKAGES.get(dtype)
+    if needed is not None and importlib.util.find_spec(needed[0]) is None:
+        package, extra = needed
+        raise ConfigurationError(
+            f"dtype={dtype!r} needs the {package} package: pip install 'spacy-goemotions[{extra}]' (or: pip install {package}). "
+            "Or use dtype='auto'.",
+            options=("dtype",),
         )
 
 

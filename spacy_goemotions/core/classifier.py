@@ -16,7 +16,7 @@ import numpy as np
 
 from . import scoring
 from .backend import create_backend
-from .backend_registry import backend_spec, require_backend_package
+from .backend_registry import backend_spec, require_backend_package, require_dtype_packages, resolve_backend_name
 from .batching import build_batch
 from .options import ClassifierOptions, InferenceKwargs, resolve_options
 from .progress import progress_bar
@@ -74,11 +74,24 @@ class EmotionClassifier:
         if progress is not None and not isinstance(progress, bool):
             raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
         self.progress = progress
-        require_backend_package(self.options.backend)
-        # Fail now, not at the first batch: a device this machine lacks is named at construction.
+        # Fail now, not at the first batch: a device this machine lacks, or a backend's missing package.
         from .devices import resolve_device, resolve_dtype
 
-        resolve_dtype(self.options.dtype, resolve_device(self.options.device))
+        options = self.options
+        device = resolve_device(options.device)
+        #: The backend that runs here: ``options.backend``, with "auto" resolved for this machine (see
+        #: ``backend_registry.resolve_backend_name``); "auto" when the choice is left to each run's size.
+        self.backend_name = resolve_backend_name(
+            options.backend, device_type=device.type, dtype=options.dtype, compile=options.compile, packing=options.packing
+        )
+        require_backend_package(self.backend_name)
+        if options.dtype == "int8":
+            from .calibration import calibration_texts
+
+            require_dtype_packages(options.dtype)
+            calibration_texts(options.calibration_texts)  # a missing or too short file is named now
+        else:
+            resolve_dtype(options.dtype, device)
         self._loaded: LoadedModel | None = None
         self._backend: Backend[Any] | None = None
         self._lock = threading.Lock()
@@ -98,9 +111,10 @@ class EmotionClassifier:
         if self._loaded is None:
             from .loading import load_model
 
-            spec = backend_spec(self.options.backend)
-            device = "cpu" if spec.cpu_only else self.options.device
-            self._loaded = load_model(self.model_name, self.options.revision, device, spec.load_dtype or self.options.dtype)
+            spec = backend_spec(self.backend_name)
+            device = "cpu" if spec.cpu_only or self.backend_name == "auto" else self.options.device
+            dtype = spec.load_dtype or self.options.dtype
+            self._loaded = load_model(self.model_name, self.options.revision, device, dtype, quiet=self.progress is not True)
         return self._loaded
 
     @property
@@ -115,7 +129,7 @@ class EmotionClassifier:
             loaded = self.loaded
             with self._lock:
                 if self._backend is None:
-                    self._backend = create_backend(self.options, loaded)
+                    self._backend = create_backend(self.options, loaded, self.backend_name)
         return self._backend
 
     @property
@@ -181,12 +195,16 @@ class EmotionClassifier:
         stats.seconds = time.perf_counter() - started
         return ScoringResult(output, loaded.labels, stats)
 
-    def warmup(self) -> float:
-        """Load the model and, when this classifier would compile it, compile it now; returns seconds.
+    def warmup(self, *, for_tokens: float | None = None) -> float:
+        """Load the model and prepare what runs it now, not inside the first large run; returns seconds.
 
-        Compilation otherwise happens inside the first large run. The warm-up runs the shape
-        classes a real run meets (one row and several, texts inside and beyond the local attention
-        window, with and without padding), so later batches do not recompile.
+        Args:
+            for_tokens: the size of the runs to come, in tokens (texts x their average length). With
+                it, ``compile="auto"`` and ``backend="auto"`` decide now as for a run that large, and
+                compile or convert now. None: only ``compile=True`` compiles here.
+
+        The warm-up runs the shape classes a real run meets (one row and several, texts inside and
+        beyond the local attention window, with and without padding), so later batches do not recompile.
 
         Example:
             >>> EmotionClassifier("goemotions-small", compile=True).warmup()  # doctest: +SKIP
@@ -195,9 +213,10 @@ class EmotionClassifier:
         started = time.perf_counter()
         loaded, backend = self.loaded, self.backend
         encoder = TextEncoder(loaded.tokenizer, self.options)
-        with backend.open(float("inf") if self.options.compile is True else 0.0) as runner:
+        estimate = for_tokens if for_tokens is not None else float("inf") if self.options.compile is True else 0.0
+        with backend.open(estimate) as runner:
             if runner.warms_up:
-                window = int(getattr(loaded.model.config, "local_attention", 128))
+                window = int(getattr(loaded.config, "local_attention", 128))
                 for group in ([8, 8], [9, 6, 3], [8], [window + 24, window + 16], [window + 24]):
                     sequences = [encoder.synthetic_ids(min(n, self.options.max_length)) for n in group]
                     batch = build_batch(

@@ -16,7 +16,7 @@ import dataclasses
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal, TypedDict, get_args
 
@@ -29,13 +29,16 @@ from .backend_registry import check_backend_options
 LongTextPolicy = Literal["truncate", "chunk"]
 Aggregation = Literal["max", "mean"]
 CompileOption = bool | Literal["auto"]
-BackendName = Literal["torch", "openvino"]
+BackendName = Literal["auto", "torch", "openvino"]
 
 #: Device names, as the help texts show them; ``cuda:N`` means any GPU index.
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-#: Compute precisions by name; ``"auto"`` picks per device (see ``devices.resolve_dtype``).
-DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
+#: Compute precisions by name; ``"auto"`` picks per device (see ``devices.resolve_dtype``); ``"int8"``
+#: is OpenVINO's quantized model (see ``backends.openvino_int8``).
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16", "int8")
+#: Fewest calibration texts accepted for ``dtype="int8"`` (fewer give unstable activation ranges).
+MIN_CALIBRATION_TEXTS = 16
 
 
 def _option(default: Any, help: str, **metadata: Any) -> Any:
@@ -51,8 +54,10 @@ class ClassifierOptions:
         model: hub id, local directory saved with ``save_pretrained``, or a bundled model name.
         revision: hub revision (branch, tag or commit) to pin.
         device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
-        dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
-        backend: ``"torch"``, or ``"openvino"`` (CPU; the ``openvino`` extra).
+        dtype: ``"auto"``, ``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"int8"`` (OpenVINO's
+            quantized model: faster on CPU, scores change slightly; see the README).
+        backend: ``"auto"`` (OpenVINO on CPU when it is installed and the job repays converting the
+            model, torch otherwise), ``"torch"``, or ``"openvino"`` (CPU).
         batch_size: most sequences per padded batch (packed batches are bounded by ``max_tokens`` alone).
         max_tokens: token budget per batch (rows x padded length); None picks one per device.
         max_length: most tokens per sequence, special tokens included (ModernBERT takes 8192).
@@ -62,6 +67,10 @@ class ClassifierOptions:
         compile: ``torch.compile`` the model: ``"auto"`` on CPU in bfloat16 for large runs, True, False.
         prefetch: tokenize and pad ahead on a background thread; None: on for CUDA.
         packing: padding-free batches through flash-attn; None: where it works (CUDA + flash_attn).
+        cache_dir: where converted models are kept between processes; ``"off"`` for none; None: the
+            ``SPACY_GOEMOTIONS_CACHE_DIR`` environment variable, else ``~/.cache/spacy-goemotions``.
+        calibration_texts: the texts ``dtype="int8"`` calibrates on: a text file (one text per line)
+            or a sequence of strings; None: the bundled sample of GoEmotions comments.
 
     Raises:
         ConfigurationError: for any value of the wrong type or outside its choices, naming the
@@ -77,7 +86,7 @@ class ClassifierOptions:
     revision: str | None = _option(None, "hub revision (branch, tag or commit) to pin")
     device: str = _option("auto", "where the model runs", choices=DEVICE_CHOICES)
     dtype: str = _option("auto", "compute precision (auto: bfloat16 where the hardware has it)", choices=DTYPE_CHOICES)
-    backend: BackendName = _option("torch", "what runs the model: torch, or openvino (CPU; the openvino extra)")
+    backend: BackendName = _option("auto", "what runs the model: auto (openvino on CPU where it pays), torch, openvino")
     batch_size: int = _option(256, "most sequences per model batch")
     max_tokens: int | None = _option(None, "token budget per batch (default: 4096 on CPU, 65536 on CUDA)")
     max_length: int = _option(512, "most tokens per sequence, special tokens included")
@@ -87,6 +96,12 @@ class ClassifierOptions:
     compile: CompileOption = _option("auto", "torch.compile the model: auto (CPU, bfloat16, large runs), true, false")
     prefetch: bool | None = _option(None, "tokenize and pad ahead on a thread: auto (on for CUDA), true, false")
     packing: bool | None = _option(None, "padding-free batches via flash-attn: auto (where it works), true, false")
+    cache_dir: str | os.PathLike[str] | None = _option(
+        None, "folder for converted models, or 'off' (default: ~/.cache/spacy-goemotions)"
+    )
+    calibration_texts: str | os.PathLike[str] | Sequence[str] | None = _option(
+        None, "text file (one per line) to calibrate dtype int8 on (default: a bundled sample)"
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, (str, os.PathLike)) or not os.fspath(self.model):
@@ -127,7 +142,15 @@ class ClassifierOptions:
                 raise ConfigurationError(
                     f"{name} must be True, False or None (automatic), got {value!r}. Example: {name}=None", options=(name,)
                 )
-        check_backend_options(self.backend, device=self.device, compile=self.compile, packing=self.packing)
+        if self.cache_dir is not None:
+            if not isinstance(self.cache_dir, (str, os.PathLike)) or not os.fspath(self.cache_dir):
+                raise ConfigurationError(
+                    f"cache_dir must be a folder path or 'off', got {self.cache_dir!r}. Example: cache_dir='/data/cache'",
+                    options=("cache_dir",),
+                )
+            object.__setattr__(self, "cache_dir", os.fspath(self.cache_dir))
+        object.__setattr__(self, "calibration_texts", _calibration_form(self.calibration_texts, self.dtype))
+        check_backend_options(self.backend, device=self.device, dtype=self.dtype, compile=self.compile, packing=self.packing)
 
     @property
     def model_name(self) -> str:
@@ -165,6 +188,8 @@ class InferenceKwargs(TypedDict, total=False):
     compile: CompileOption
     prefetch: bool | None
     packing: bool | None
+    cache_dir: str | os.PathLike[str] | None
+    calibration_texts: str | os.PathLike[str] | Sequence[str] | None
 
 
 class ClassifierKwargs(InferenceKwargs, total=False):
@@ -223,6 +248,41 @@ def _dtype_name(dtype: Any) -> str:
             f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}. Example: dtype='float32'", options=("dtype",)
         )
     return name
+
+
+def _calibration_form(value: Any, dtype: str) -> str | tuple[str, ...] | None:
+    """``calibration_texts`` as a path string or a tuple of strings (hashable), checked for its form."""
+    if value is None:
+        return None
+    if dtype != "int8":
+        raise ConfigurationError(
+            f"calibration_texts only applies to dtype='int8' (got dtype={dtype!r}); drop it, or set dtype='int8'",
+            options=("calibration_texts", "dtype"),
+        )
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if not path:
+            raise ConfigurationError("calibration_texts must not be an empty path", options=("calibration_texts",))
+        return str(path)
+    if isinstance(value, Sequence) and not isinstance(value, bytes):
+        texts = tuple(value)
+        bad = next((i for i, text in enumerate(texts) if not isinstance(text, str) or not text.strip()), None)
+        if bad is not None:
+            raise ConfigurationError(
+                f"calibration_texts[{bad}] must be a non-empty string, got {texts[bad]!r}", options=("calibration_texts",)
+            )
+        if len(texts) < MIN_CALIBRATION_TEXTS:
+            raise ConfigurationError(
+                f"calibration_texts needs at least {MIN_CALIBRATION_TEXTS} texts, got {len(texts)}; "
+                "a few hundred like the data you will score are best",
+                options=("calibration_texts",),
+            )
+        return texts
+    raise ConfigurationError(
+        f"calibration_texts must be a text file (one text per line) or a list of strings, got {type(value).__name__}. "
+        "Example: calibration_texts='calibration.txt'",
+        options=("calibration_texts",),
+    )
 
 
 def _check_device(device: Any) -> None:

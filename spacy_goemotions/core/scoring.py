@@ -55,6 +55,8 @@ class RunStats:
     seconds: float = 0.0
     compiled: bool = False
     packed: bool = False
+    #: What computed the run: "torch" or "openvino" ("" for a run with nothing to score).
+    backend: str = ""
 
     @property
     def padding_efficiency(self) -> float:
@@ -194,6 +196,7 @@ class ScoringRun:
                 runner.wait()
                 self._finish_window(current, output, stats)
         stats.compiled = runner is not None and runner.compiled
+        stats.backend = runner.name if runner is not None else ""
         stats.packed = self.packed
 
     def _prepare_window(self, window: Sequence[str | None], offset: int, stats: RunStats) -> Window:
