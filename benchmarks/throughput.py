@@ -9,7 +9,9 @@ compile caches are its own), and prints one markdown table:
 Engines (``--engines``, comma-separated ``NAME:ARG``):
   core:DTYPE           EmotionClassifier(...).run(texts), compile=False
   core-compile:DTYPE   the same with compile=True (compile time is reported as warm-up)
-  core-openvino:DTYPE  the same with backend="openvino" (needs the openvino extra; conversion is warm-up)
+  core-openvino:DTYPE  the same with backend="openvino" (conversion, and quantization for int8, is warm-up)
+  core-auto:DTYPE      the defaults: backend="auto", compile="auto" (what a user who sets nothing gets);
+                       the warm-up tells it the run's size, so it converts (or not) before the timing
   pandas:DTYPE         df.emotions.classify(column)
   spacy:DTYPE          nlp.pipe(texts) with the "goemotions" component (skipped if not installed)
   pipeline:BATCH       transformers.pipeline("text-classification", top_k=None, function_to_apply="sigmoid"),
@@ -120,7 +122,7 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
     padding: tuple[int, int] | None = None
     extra: dict[str, Any] = {}
 
-    if name in ("core", "core-compile", "core-openvino", "pandas", "spacy"):
+    if name in ("core", "core-compile", "core-openvino", "core-auto", "pandas", "spacy"):
         from spacy_goemotions import EmotionClassifier
         from spacy_goemotions.core import RunStats
 
@@ -135,7 +137,17 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
 
         EmotionClassifier.run = counting_run  # type: ignore[method-assign]
         core_options = {"device": device, "dtype": arg, "batch_size": options["batch_size"], "max_tokens": options["max_tokens"]}
-        if name in ("core", "core-compile", "core-openvino"):
+        if name == "core-auto":
+            classifier = EmotionClassifier(model, **core_options, progress=False)
+            size = sum(len(ids) for ids in classifier.loaded.tokenizer(texts, truncation=True, max_length=512)["input_ids"])
+            extra["compile_s"] = round(classifier.warmup(for_tokens=size), 1)
+            classifier.scores(texts[:WARMUP_TEXTS])
+
+            def work() -> np.ndarray:
+                return classifier.run(texts).scores
+
+            loaded = classifier.loaded
+        elif name in ("core", "core-compile", "core-openvino"):
             backend = "openvino" if name == "core-openvino" else "torch"
             classifier = EmotionClassifier(model, **core_options, compile=name == "core-compile", backend=backend, progress=False)
             extra["compile_s"] = round(classifier.warmup(), 1)
@@ -174,18 +186,17 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
         labels = loaded.labels
         extra["dtype"] = str(loaded.dtype).removeprefix("torch.")
         if name == "core-openvino":  # the torch model is float32; OpenVINO picks the precision it runs in
-            import torch
-
-            from spacy_goemotions.backends import openvino as _openvino
-
-            extra["dtype"] = "openvino-" + _openvino.module_for(loaded.model, arg, torch.get_num_threads()).precision
+            precision = "int8+" + _openvino_precision(arg) if arg == "int8" else _openvino_precision(arg)
+            extra["dtype"] = "openvino-" + precision
         result["warmup_s"] = time.perf_counter() - started
         seen.clear()
-        timed = time.perf_counter()
-        scores = work()
-        result["seconds"] = time.perf_counter() - timed
+        scores, result["seconds"], result["round_seconds"] = timed_rounds(work, options.get("rounds") or 1)
+        seen[:] = seen[: len(seen) // (options.get("rounds") or 1)]  # one round's runs
         padding = (sum(s.real_tokens for s in seen), sum(s.computed_tokens for s in seen))
         extra["compiled"] = any(s.compiled for s in seen)
+        extra["backend"] = ",".join(sorted({s.backend for s in seen if s.backend}))
+        if extra["backend"] == "openvino" and name != "core-openvino":
+            extra["dtype"] = "openvino-" + _openvino_precision(arg)
     elif name in ("pipeline", "plain"):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
@@ -223,9 +234,7 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
                 return loop(texts)
 
         result["warmup_s"] = time.perf_counter() - started
-        timed = time.perf_counter()
-        scores = work()
-        result["seconds"] = time.perf_counter() - timed
+        scores, result["seconds"], result["round_seconds"] = timed_rounds(work, options.get("rounds") or 1)
     else:
         raise SystemExit(f"Unknown engine {spec!r}; see --help for the engine names")
 
@@ -235,6 +244,24 @@ def run_engine(spec: str, texts: list[str], model: str, options: dict[str, Any])
     result["rss_peak_mb"] = peak_rss_mb()
     result["scores"] = scores
     return result
+
+
+def _openvino_precision(dtype: str) -> str:
+    """The precision OpenVINO runs a dtype option's float operations in ("bf16" or "f32")."""
+    from spacy_goemotions.backends.openvino import _PRECISION_HINTS, precision_of
+
+    return _PRECISION_HINTS[precision_of(dtype)]
+
+
+def timed_rounds(work: Any, rounds: int) -> tuple[np.ndarray, float, list[float]]:
+    """Run ``work`` ``rounds`` times: its scores, the fastest round's seconds (the least disturbed by
+    other load on a shared machine), and every round's."""
+    seconds = []
+    for _ in range(rounds):
+        timed = time.perf_counter()
+        scores = work()
+        seconds.append(time.perf_counter() - timed)
+    return scores, min(seconds), seconds
 
 
 # --- the parent: one subprocess per engine, then the table ------------------------------------
@@ -298,7 +325,11 @@ def run_worker(engine: str, texts_file: Path, model: str, options: dict[str, Any
            "scores": str(workdir / f"{tag}.npy"), "result": str(workdir / f"{tag}.json")}  # fmt: skip
     job_file = workdir / f"job-{tag}.json"
     job_file.write_text(json.dumps(job), encoding="utf-8")
-    completed = subprocess.run([sys.executable, __file__, "--worker", str(job_file)], timeout=timeout, check=False)
+    # Each engine gets a cache of converted models of its own, empty: OpenVINO engines pay the conversion
+    # (in their warm-up) as on a machine's first run, unless --cache-dir shares one.
+    cache_dir = options.get("cache_dir") or str(workdir / f"cache-{tag}")
+    env = {**os.environ, "SPACY_GOEMOTIONS_CACHE_DIR": cache_dir}
+    completed = subprocess.run([sys.executable, __file__, "--worker", str(job_file)], timeout=timeout, check=False, env=env)
     if completed.returncode != 0:
         return {"engine": engine, "skipped": f"failed with exit code {completed.returncode}"}
     return json.loads(Path(job["result"]).read_text(encoding="utf-8"))
@@ -352,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="choose the best pipeline batch size (of the pipeline:B>1 engines) on the first N texts, "
                              "then time only that one on all texts (saves time on slow machines)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per engine")
+    parser.add_argument("--rounds", type=int, default=1, help="time each engine this many times, keep the fastest (default: 1)")
+    parser.add_argument("--versus", default="", metavar="ENGINES",
+                        help="comma-separated engines to add a ratio column for (e.g. core:auto,core-openvino:auto)")
+    parser.add_argument("--cache-dir", help="share this cache of converted models between engines (default: an empty one each)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one engine from a job file
     args = parser.parse_args(argv)
 
@@ -369,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the data file is required")
     texts = read_texts(args.data, args.column, args.limit)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    options = {"threads": args.threads, "device": args.device, "batch_size": args.batch_size, "max_tokens": args.max_tokens, "baseline_dtype": args.baseline_dtype}
+    options = {"threads": args.threads, "device": args.device, "batch_size": args.batch_size, "max_tokens": args.max_tokens, "baseline_dtype": args.baseline_dtype, "cache_dir": args.cache_dir, "rounds": args.rounds}
     rows: list[dict[str, Any]] = []
     scores: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory(prefix="goemotions-bench-") as tmp:
@@ -429,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
                  "pipeline best": best["engine"] if best else None,
                  "plain loop": next((e for e in engines if e.startswith("plain:") and e in scores), None)}  # fmt: skip
     baselines = {k: v for k, v in baselines.items() if v}
-    table = build_table(rows, reference, {f"{k} ({v})": v for k, v in baselines.items()})
+    baselines.update({engine: engine for engine in args.versus.split(",") if engine and engine in scores})
+    table = build_table(rows, reference, {(k if k == v else f"{k} ({v})"): v for k, v in baselines.items()})
     context = {
         "date": dt.datetime.now().isoformat(timespec="minutes"), "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "texts": len(texts), "tokens": int(lengths.sum()), "tokens_per_text": float(lengths.mean()),
