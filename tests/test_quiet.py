@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -51,3 +52,11 @@ def test_the_classify_command_shows_only_its_own_lines(tiny_model: str, tmp_path
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     assert not any(word in done.stderr + done.stdout for word in CHATTER), done.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="needs openvino (pip install -e '.[openvino]')")
+def test_warming_up_a_model_shorter_than_the_warmup_shapes_prints_no_length_warning(capfd: pytest.CaptureFixture[str]) -> None:
+    # goemotions-small's tokenizer says 64 tokens; OpenVINO's warm-up batches are longer on purpose (cut to length).
+    EmotionClassifier("goemotions-small", backend="openvino", dtype="float32", cache_dir="off", progress=False).warmup()
+    captured = capfd.readouterr()
+    assert "longer than the specified maximum sequence length" not in captured.err + captured.out, captured.err

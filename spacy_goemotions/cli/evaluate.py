@@ -132,13 +132,23 @@ def _read(args: argparse.Namespace, model_labels: Sequence[str]) -> tuple[Any, n
     return data, data.select_labels(model_labels)
 
 
+def _precision(classifier: Any, backend: str) -> str:
+    """What computed the scores: the backend and its precision (OpenVINO's is not the loaded weights' dtype)."""
+    if backend != "openvino":
+        return f"{backend}, {str(classifier.loaded.dtype).removeprefix('torch.')}"
+    from ..backends.openvino import precision_of
+
+    dtype = classifier.options.dtype
+    return f"openvino, {'int8 + ' if dtype == 'int8' else ''}{precision_of(dtype)}"
+
+
 def _score(classifier: Any, texts: list[str]) -> npt.NDArray[np.float32]:
     result = classifier.run(texts)
     stats = result.stats
     rate = stats.rows / stats.seconds if stats.seconds else float("inf")
     print(
         f"Scored {stats.rows} texts in {stats.seconds:.1f}s ({rate:.0f} texts/s) with {classifier.model_name} "
-        f"on {classifier.loaded.device} ({classifier.loaded.dtype})",
+        f"on {classifier.loaded.device} ({_precision(classifier, stats.backend)})",
         file=sys.stderr,
     )
     scores: npt.NDArray[np.float32] = result.scores

@@ -83,8 +83,9 @@ class TextEncoder:
         return bodies
 
     def synthetic_ids(self, length: int) -> list[int]:
-        """``length`` token ids of plain words with the model's special tokens (for warm-up batches)."""
-        body: list[int] = self.tokenizer(" ".join(["word"] * length), add_special_tokens=False)["input_ids"]
+        """``length`` token ids of plain words with the model's special tokens (for warm-up batches). They are
+        cut to ``length`` here, so the tokenizer's warning about texts longer than the model (``verbose``) is off."""
+        body: list[int] = self.tokenizer(" ".join(["word"] * length), add_special_tokens=False, verbose=False)["input_ids"]
         prefix, suffix = self.special_tokens
         body = (body * (length // max(len(body), 1) + 1))[: max(length - len(prefix) - len(suffix), 1)]
         return prefix + body + suffix
