@@ -20,7 +20,8 @@ from typing import Any
 
 from ..errors import BadLineError, GoEmotionsError, InputError
 from ..files.formats import FORMATS
-from ..files.run import DEFAULT_CHUNK_ROWS, BatchSummary, FileJob, Interrupted, classify_file
+from ..files.run import DEFAULT_CHUNK_ROWS, FileJob, classify_file
+from ..files.summary import BatchSummary, Interrupted
 from .options import (
     add_classifier_arguments,
     add_group_arguments,
@@ -32,6 +33,7 @@ from .options import (
 )
 
 EXAMPLE = "spacy-goemotions classify comments.csv.gz -o scored.parquet --text-column body --id-column id"
+FOLDER_EXAMPLE = "spacy-goemotions classify 'spark-out/**/*.parquet' -o scored/ --text-column body --all-columns"
 #: Library spellings that the command line says with a flag of its own.
 ALIASES = {"keep_columns=None": "--all-columns"}
 #: Flags that never go into the printed resume command (it adds --resume itself).
@@ -47,12 +49,18 @@ def add_parser(subparsers: Any) -> None:
             "Stream INPUT in chunks, score its text column with the GoEmotions model and write OUTPUT with the kept "
             "columns, one float score column per label and a labels column. OUTPUT appears complete or not at all; "
             "an interrupted run continues with --resume. Formats come from the extensions (.csv, .tsv, .jsonl, "
-            ".parquet; text formats may end in .gz); '-' is JSONL on stdin/stdout."
+            ".parquet; text formats may end in .gz); '-' is JSONL on stdin/stdout. INPUT may be a folder of parts "
+            "(Spark, Dask, Ray; read recursively) or a quoted glob ('data/**/*.parquet'): its files, in the order of "
+            "their relative paths, are read as one input, skipping names that start with '_' or '.' (_SUCCESS, "
+            "_metadata, .crc). OUTPUT ending in '/' (or an existing folder) gets one output file per input part."
         ),
-        epilog=f"Example: {EXAMPLE}",
+        epilog=f"Example: {EXAMPLE}. A folder of Spark parts, one output file per part: {FOLDER_EXAMPLE}",
     )
-    parser.add_argument("input", metavar="INPUT", help="input file, or '-' for JSONL on stdin")
-    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="output file, or '-' for JSONL on stdout")
+    parser.add_argument(
+        "input", metavar="INPUT", help="input file, folder of parts, quoted glob ('parts/*.csv.gz'), or '-' for JSONL on stdin"
+    )
+    output_help = "output file, folder ending in '/' (one output file per input part), or '-' for JSONL on stdout"
+    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help=output_help)
     files = parser.add_argument_group("input and output")
     files.add_argument("--text-column", required=True, metavar="COL", help="the column holding the texts")
     files.add_argument("--id-column", metavar="ID", help="a column to copy first into the output (e.g. a row id)")
@@ -61,8 +69,10 @@ def add_parser(subparsers: Any) -> None:
     columns.add_argument("--all-columns", action="store_true", help="copy every input column to the output")
     files.add_argument("--prefix", default="", help="put before each label to name its score column (e.g. emo_)")
     files.add_argument("--labels-column", default="emotions", help="name of the labels column (default: emotions)")
-    files.add_argument("--format", dest="output_format", choices=FORMATS, help="output format (default: from OUTPUT's extension)")
-    files.add_argument("--input-format", choices=FORMATS, help="input format (default: from INPUT's extension)")
+    format_help = "output format (default: from OUTPUT's extension; for a folder OUTPUT, each input part's format)"
+    files.add_argument("--format", dest="output_format", choices=FORMATS, help=format_help)
+    input_format_help = "input format (default: from INPUT's extension; for a folder or glob, every part's)"
+    files.add_argument("--input-format", choices=FORMATS, help=input_format_help)
     chunk_help = f"rows per chunk: the unit of scoring, checkpoints and stopping (default: {DEFAULT_CHUNK_ROWS})"
     files.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, metavar="N", help=chunk_help)
     files.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
@@ -131,7 +141,8 @@ def _signals_stop(stop: _StopRequest) -> Iterator[None]:
 
 def _summary_line(summary: BatchSummary) -> str:
     counts = summary.counts
-    parts = [
+    parts = [] if summary.parts is None else [f"{summary.parts:,} part{'s' if summary.parts != 1 else ''} read"]
+    parts += [
         f"{counts.rows_in:,} rows in",
         f"{counts.rows_out:,} rows out",
         f"{counts.missing:,} missing",
@@ -189,8 +200,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except Interrupted as interrupted:
         print(_summary_line(interrupted.summary), file=sys.stderr)
         if interrupted.resumable:
+            written = "the finished parts' outputs are written" if job.output_dir else "the output is not written yet"
             print(
-                f"Stopped after {interrupted.summary.counts.rows_out:,} rows; the output is not written yet. "
+                f"Stopped after {interrupted.summary.counts.rows_out:,} rows; {written}. "
                 f"Resume with:\n  {resume_command(args, parser)}",
                 file=sys.stderr,
                 flush=True,

@@ -21,14 +21,15 @@ from .formats import OutputPaths
 CHECKPOINT_FORMAT = "spacy-goemotions/classify-checkpoint.v1"
 
 
-def fingerprint(input_path: str, options: dict[str, Any]) -> dict[str, Any]:
-    """What makes a run the same run: the input file (path, size, mtime), the options and the version."""
-    stat = os.stat(input_path)
-    return {
-        "input": {"path": os.path.realpath(input_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
-        "options": options,
-        "version": __version__,
-    }
+def fingerprint(input_path: str, options: dict[str, Any], *, described: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What makes a run the same run: the input file (path, size, mtime), the options and the version.
+
+    ``described`` replaces the input file's entry for an input of many files (see ``PartSet.describe``).
+    """
+    if described is None:
+        stat = os.stat(input_path)
+        described = {"path": os.path.realpath(input_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"input": described, "options": options, "version": __version__}
 
 
 def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

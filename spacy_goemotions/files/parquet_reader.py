@@ -67,6 +67,10 @@ class ParquetReader(Reader):
     def arrow_types(self) -> dict[str, Any] | None:
         return {name: self._file.schema_arrow.field(name).type for name in self.kept}
 
+    def declared_types(self) -> dict[str, Any] | None:
+        schema = self._file.schema_arrow
+        return {name: schema.field(name).type for name in unique([self.text_column, *self.kept])}
+
     def chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         pa = require_pyarrow("Reading Parquet files")
         metadata = self._file.metadata

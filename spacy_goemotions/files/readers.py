@@ -1,9 +1,10 @@
 """The reader interface: an input file as chunks of rows, with positions to resume from.
 
-Implementations: :mod:`.text_readers` (CSV, TSV, JSONL) and :mod:`.parquet_reader`. A reader yields
-:class:`Chunk` objects of at most ``chunk_rows`` rows, each with the input position where the next
-chunk starts. A run saves that position in its checkpoint, and a resumed run hands it back through
-:meth:`Reader.resume`. Memory is bounded by the chunk size.
+Implementations: :mod:`.text_readers` (CSV, TSV, JSONL), :mod:`.parquet_reader`, and :mod:`.parts` (the
+files of a folder or glob, one after the other). A reader yields :class:`Chunk` objects of at most
+``chunk_rows`` rows, each with the input position where the next chunk starts. A run saves that
+position in its checkpoint, and a resumed run hands it back through :meth:`Reader.resume`. Memory is
+bounded by the chunk size.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class Reader(ABC):
     def arrow_types(self) -> dict[str, Any] | None:
         """The Arrow types of the kept columns where the format fixes them (a Parquet sink keeps them);
         None where they come from the values (JSONL)."""
+        return None
+
+    def declared_types(self) -> dict[str, Any] | None:
+        """The Arrow types the file itself declares for every column read (the text column and the kept
+        ones): Parquet's schema; None for text formats. Parts of one input must agree on them."""
         return None
 
     @abstractmethod

@@ -14,6 +14,8 @@ How a run works:
   output to its checkpointed length, seeks the input to the checkpointed position and goes on. Chunk
   boundaries are the same as in an uninterrupted run, so the output is byte-identical to it (on the
   same machine and device: floating point results can differ between devices).
+- A folder or glob input (:mod:`.parts`) is read part after part as one input, into one OUTPUT, or
+  with a folder OUTPUT into one output file per part, each its own run (:mod:`.part_outputs`).
 
 Example:
     >>> from spacy_goemotions import EmotionClassifier                                   # doctest: +SKIP
@@ -27,22 +29,27 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, get_args
 
 import numpy as np
 
 from ..core.classifier import EmotionClassifier
 from ..core.progress import progress_bar
-from ..core.table import TableOptions
+from ..core.table import TableLayout, TableOptions
 from ..core.thresholds import ThresholdPolicy
-from ..errors import ConfigurationError, GoEmotionsError
+from ..errors import ConfigurationError
 from .checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from .formats import STDIO, FileFormat, detect_format, output_paths
 from .parquet_reader import ParquetReader
+from .part_outputs import FolderRun, SharedProgress, is_folder_output, output_name
+from .parts import MultiPartReader, Part, PartSet, find_parts, is_part_set, survey_parts
 from .readers import BadLinePolicy, Chunk, Reader, unique
 from .rendering import float_strings_backend
 from .sinks import Sink, open_sink
+from .summary import BatchCounts, BatchSummary, Interrupted
 from .text_readers import DelimitedReader, JsonlReader
 
 #: Rows per chunk: the unit of scoring, of checkpointing and of stopping on Ctrl-C. 10,000 rows keep
@@ -55,9 +62,13 @@ class FileJob:
     """What to read and write: validated on construction (formats, chunk size), before any model loads.
 
     Args:
-        input: a CSV/TSV/JSONL (optionally ``.gz``) or Parquet file; ``-`` reads JSONL from stdin.
+        input: a CSV/TSV/JSONL (optionally ``.gz``) or Parquet file; ``-`` reads JSONL from stdin; a
+            folder of such files (read recursively) or a glob (``"data/**/*.parquet"``): its files, in
+            the order of their relative paths, read as one input (see :mod:`.parts`).
         output: the file to write (its format from its extension, or ``output_format``); ``-``
-            writes JSONL to stdout (not atomic, not resumable).
+            writes JSONL to stdout (not atomic, not resumable); a folder (a trailing ``/``, or an
+            existing folder): one output file per input part, with the part's relative name (with
+            ``output_format``, that format's extension), see :mod:`.part_outputs`.
         text_column: the column holding the texts; an empty field or null is a missing text.
         id_column: a column to put first in the output.
         keep_columns: input columns to copy to the output (after ``id_column``); ``()`` keeps the
@@ -78,13 +89,31 @@ class FileJob:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     on_bad_lines: BadLinePolicy = "error"
     formats: tuple[FileFormat, bool, FileFormat, bool] = field(init=False, repr=False, compare=False)
+    #: The input's files for a folder or glob input, or for a folder output (None: one file or stdin).
+    parts: PartSet | None = field(init=False, repr=False, compare=False)
+    #: Whether ``output`` is a folder (one output file per input part).
+    output_dir: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        formats = (
-            *detect_format(self.input, self.input_format, option="input_format"),
-            *detect_format(self.output, self.output_format, option="output_format"),
-        )
-        object.__setattr__(self, "formats", formats)
+        output_dir = is_folder_output(self.output)
+        if output_dir and self.input == STDIO:
+            raise ConfigurationError("A folder output needs named input files; stdin ('-') goes to one output file.")
+        many = output_dir or (self.input != STDIO and is_part_set(self.input))
+        parts = find_parts(self.input, self.input_format) if many else None
+        if parts is None:
+            inputs = detect_format(self.input, self.input_format, option="input_format")
+        else:
+            first = parts.parts[0]
+            inputs = (first.format, first.gz)
+        if parts is not None and output_dir:
+            if self.output_format is not None:  # validated as the option it is
+                detect_format(self.output, self.output_format, option="output_format")
+            outputs = output_name(parts.parts[0], self.output_format)[1:]
+        else:
+            outputs = detect_format(self.output, self.output_format, option="output_format")
+        object.__setattr__(self, "formats", (*inputs, *outputs))
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "output_dir", output_dir)
         if self.on_bad_lines not in get_args(BadLinePolicy):
             raise ConfigurationError(
                 f"on_bad_lines must be 'error' or 'skip', got {self.on_bad_lines!r}", options=("on_bad_lines",)
@@ -101,59 +130,6 @@ class FileJob:
             return None
         ids = [self.id_column] if self.id_column else []
         return unique([*ids, *(self.keep_columns or [self.text_column])])
-
-
-@dataclass
-class BatchCounts:
-    """What a run did, summed over every chunk (and over the runs of a resumed job).
-
-    ``rows_in`` counts records read (``rows_out + skipped``); blank lines are not records.
-    ``replaced`` counts undecodable byte sequences replaced by U+FFFD while reading; ``repaired``
-    counts texts whose lone surrogates the core replaced.
-    """
-
-    rows_in: int = 0
-    rows_out: int = 0
-    missing: int = 0
-    repaired: int = 0
-    replaced: int = 0
-    skipped: int = 0
-    blank_lines: int = 0
-    chunks: int = 0
-
-    def add(self, chunk: Chunk, missing: int, repaired: int) -> None:
-        self.chunks += 1
-        self.rows_out += len(chunk.texts)
-        self.rows_in += len(chunk.texts) + chunk.skipped
-        self.skipped += chunk.skipped
-        self.replaced += chunk.replaced
-        self.blank_lines += chunk.blank_lines
-        self.missing += missing
-        self.repaired += repaired
-
-
-@dataclass
-class BatchSummary:
-    """The result of :func:`classify_file`: counts for the whole job and timing for this process."""
-
-    counts: BatchCounts
-    seconds: float
-    rows_this_run: int
-    resumed_from_row: int | None = None
-    output: str = ""
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows_this_run / self.seconds if self.seconds > 0 else 0.0
-
-
-class Interrupted(GoEmotionsError):
-    """Raised by :func:`classify_file` when ``should_stop()`` asked it to stop after a chunk."""
-
-    def __init__(self, summary: BatchSummary, resumable: bool) -> None:
-        super().__init__(f"stopped after {summary.counts.rows_out} rows ({summary.counts.chunks} chunks)")
-        self.summary = summary
-        self.resumable = resumable
 
 
 def _never() -> bool:
@@ -180,31 +156,80 @@ def classify_file(
         should_stop: polled after every chunk; True stops the run with :class:`Interrupted`.
 
     Returns:
-        A :class:`BatchSummary`.
+        A :class:`BatchSummary` (for a folder output, of every part).
 
     Raises:
         ConfigurationError: bad options (column clash, resume without a checkpoint of the same
-            input and options, ...).
+            input and options, ...); a folder or glob without data files, or with a file of unknown format.
         InputError: the input cannot be read as its format; ``BadLineError`` for a malformed
             line with ``on_bad_lines="error"`` (the checkpoint is kept: fix the file and start over,
             or resume with ``on_bad_lines="skip"``).
         Interrupted: ``should_stop()`` returned True; the checkpoint is kept.
     """
+    table = table or TableOptions()
+    if job.output_dir:
+        return _classify_to_folder(job, classifier, table, resume, progress, should_stop)
     _check_paths(job, resume)
-    in_format, in_gz = job.formats[:2]
-    reader = open_reader(
-        job.input,
-        in_format,
-        in_gz,
+    reader = _open_input(job)
+    try:
+        return _FileRun(job, classifier, table, reader).run(resume, progress, should_stop)
+    finally:
+        reader.close()
+
+
+def _classify_to_folder(
+    job: FileJob,
+    classifier: EmotionClassifier,
+    table: TableOptions,
+    resume: bool,
+    progress: bool | None,
+    should_stop: Callable[[], bool],
+) -> BatchSummary:
+    """One output file per input part, each a run of its own, on one progress bar (see :mod:`.part_outputs`)."""
+    assert job.parts is not None
+    folder = FolderRun(job, job.parts, resume)  # the checks that need no model first
+    survey = survey_parts(job.parts.parts, partial(_open_part, job))
+    # The checks that need the model, for every output format, before the run file is written.
+    first_of_format = {part_job.formats[2]: part_job for part_job in reversed(folder.jobs)}
+    for part_job in first_of_format.values():
+        _prepare(part_job, classifier, table)
+    options = _options(folder.jobs[0], classifier, table, *_prepare(folder.jobs[0], classifier, table))
+
+    def run_part(part_job: FileJob, shared: SharedProgress) -> BatchSummary:
+        reader = _open_input(part_job)
+        try:
+            return _FileRun(part_job, classifier, table, reader).run(resume, progress, should_stop, shared)
+        finally:
+            reader.close()
+
+    return folder.run(survey, options, run_part, progress)
+
+
+def _open_input(job: FileJob) -> Reader:
+    """The job's reader: one file's, or a folder's or glob's parts one after the other."""
+    if job.parts is None:
+        return open_reader(
+            job.input,
+            *job.formats[:2],
+            text_column=job.text_column,
+            keep=job.kept,
+            required=[job.id_column] if job.id_column else [],
+            on_bad_lines=job.on_bad_lines,
+        )
+    open_part = partial(_open_part, job)
+    return MultiPartReader(job.parts.parts, open_part, survey_parts(job.parts.parts, open_part))
+
+
+def _open_part(job: FileJob, part: Part) -> Reader:
+    return open_reader(
+        part.path,
+        part.format,
+        part.gz,
         text_column=job.text_column,
         keep=job.kept,
         required=[job.id_column] if job.id_column else [],
         on_bad_lines=job.on_bad_lines,
     )
-    try:
-        return _FileRun(job, classifier, table or TableOptions(), reader).run(resume, progress, should_stop)
-    finally:
-        reader.close()
 
 
 def open_reader(
@@ -244,6 +269,51 @@ def _check_paths(job: FileJob, resume: bool) -> None:
         raise ConfigurationError(f"The output directory {str(paths.output.parent)!r} does not exist.")
     if job.input != STDIO and os.path.exists(job.input) and os.path.realpath(job.input) == os.path.realpath(job.output):
         raise ConfigurationError(f"The output {job.output!r} is the input file; choose another output name.")
+    written = (paths.output, paths.partial, paths.checkpoint, paths.parts / "part-000000.parquet")
+    if job.parts is not None and any(job.parts.would_read(path) for path in written):
+        raise ConfigurationError(
+            f"The output {job.output!r} lies where a later run would read it as a part of the input {job.input!r}; "
+            "write it outside the input folder, or where the glob does not match."
+        )
+
+
+def _prepare(job: FileJob, classifier: EmotionClassifier, table: TableOptions) -> tuple[list[str], TableLayout]:
+    """The checks that need the model (its labels, its shipped thresholds); the labels and the column layout."""
+    labels = list(classifier.labels)  # loads the model: after the cheap checks of the input
+    layout = table.layout(labels)  # checked against the kept columns again when they are known
+    layout.policy.cutoffs(labels, classifier.loaded.shipped_thresholds)  # "tuned" without thresholds.json: now
+    names = [*labels, *(group for output in layout.groups for group in output.taxonomy.groups)]
+    if job.formats[2] in ("csv", "tsv") and any("," in name for name in names):
+        raise ConfigurationError(
+            "A label or group contains ',', so a CSV list column would be ambiguous; write JSONL or Parquet."
+        )
+    return labels, layout
+
+
+def _options(
+    job: FileJob, classifier: EmotionClassifier, table: TableOptions, labels: list[str], layout: TableLayout
+) -> dict[str, Any]:
+    """Everything that shapes the output bytes, for the fingerprint a resumed run must match."""
+    loaded = classifier.loaded
+    in_format, in_gz, out_format, out_gz = job.formats
+    return {
+        "text_column": job.text_column,
+        "keep": job.kept,
+        "input_format": in_format,
+        "input_gzip": in_gz,
+        "output_format": out_format,
+        "output_gzip": out_gz,
+        "chunk_rows": job.chunk_rows,
+        "prefix": table.prefix,
+        "labels_column": table.labels_column,
+        "policy": layout.policy.to_dict(),
+        "labels": labels,
+        "taxonomies": layout.describe()["taxonomies"],
+        **classifier.options.to_dict(),
+        "device": str(loaded.device),
+        "dtype": str(loaded.dtype),
+        "floats": float_strings_backend(),
+    }
 
 
 class _FileRun:
@@ -253,41 +323,16 @@ class _FileRun:
         self.job, self.classifier, self.table, self.reader = job, classifier, table, reader
         self.paths = output_paths(job.output)
         self.to_stdout = job.output == STDIO
-        self.labels = list(classifier.labels)  # loads the model: after the cheap checks of the input
-        self.layout = table.layout(self.labels)  # checked against the kept columns again when they are known
+        self.labels, self.layout = _prepare(job, classifier, table)
         self.policy: ThresholdPolicy = self.layout.policy
-        self.policy.cutoffs(self.labels, classifier.loaded.shipped_thresholds)  # "tuned" without thresholds.json: now
-        names = [*self.labels, *(group for output in self.layout.groups for group in output.taxonomy.groups)]
-        if job.formats[2] in ("csv", "tsv") and any("," in name for name in names):
-            raise ConfigurationError(
-                "A label or group contains ',', so a CSV list column would be ambiguous; write JSONL or Parquet."
-            )
-        self.fingerprint = fingerprint(job.input, self._options()) if job.input != STDIO else {}
+        options = _options(job, classifier, table, self.labels, self.layout)
+        described = job.parts.describe() if job.parts is not None else None
+        self.fingerprint = fingerprint(job.input, options, described=described) if job.input != STDIO else {}
 
-    def _options(self) -> dict[str, Any]:
-        """Everything that shapes the output bytes, for the fingerprint a resumed run must match."""
-        job, loaded = self.job, self.classifier.loaded
-        in_format, in_gz, out_format, out_gz = job.formats
-        return {
-            "text_column": job.text_column,
-            "keep": job.kept,
-            "input_format": in_format,
-            "input_gzip": in_gz,
-            "output_format": out_format,
-            "output_gzip": out_gz,
-            "chunk_rows": job.chunk_rows,
-            "prefix": self.table.prefix,
-            "labels_column": self.table.labels_column,
-            "policy": self.policy.to_dict(),
-            "labels": self.labels,
-            "taxonomies": self.layout.describe()["taxonomies"],
-            **self.classifier.options.to_dict(),
-            "device": str(loaded.device),
-            "dtype": str(loaded.dtype),
-            "floats": float_strings_backend(),
-        }
-
-    def run(self, resume: bool, progress: bool | None, should_stop: Callable[[], bool]) -> BatchSummary:
+    def run(
+        self, resume: bool, progress: bool | None, should_stop: Callable[[], bool], shared: SharedProgress | None = None
+    ) -> BatchSummary:
+        """The chunk loop; ``shared``: the bar of a folder output's parts, where this part's progress goes."""
         state = None if self.to_stdout else load_checkpoint(self.paths, self.fingerprint, resume)
         counts = BatchCounts(**state["counts"]) if state is not None else BatchCounts()
         started = time.perf_counter()
@@ -302,7 +347,7 @@ class _FileRun:
         ):
             # Killed after publishing OUTPUT, before deleting the checkpoint: only that is left to do.
             paths.checkpoint.unlink()
-            return BatchSummary(counts, time.perf_counter() - started, 0, resumed_from, self.job.output)
+            return BatchSummary(counts, time.perf_counter() - started, 0, resumed_from, self.job.output, self.parts)
         if state is not None:
             self.reader.resume(state["position"], state["kept"], counts.rows_out)
         position = state["position"] if state is not None else self.reader.start_position()
@@ -311,25 +356,29 @@ class _FileRun:
 
         def summary() -> BatchSummary:
             return BatchSummary(
-                counts, time.perf_counter() - started, counts.rows_out - rows_before, resumed_from, self.job.output
+                counts, time.perf_counter() - started, counts.rows_out - rows_before, resumed_from, self.job.output, self.parts
             )
 
         try:
-            unit: dict[str, Any] = {"unit": "row", "unit_scale": True}
-            if self.reader.unit == "B":
-                unit = {"unit": "B", "unit_scale": True, "unit_divisor": 1024}
-            with progress_bar(self.reader.total, progress, desc="classify", initial=self.reader.done(), **unit) as bar:
+            with self._bar(progress, shared) as bar:
+
+                def advance() -> None:
+                    done = self.reader.done() if shared is None else shared.position(self.reader.done(), counts.rows_in)
+                    bar.update(done - bar.n)
+
                 for chunk in self.reader.chunks(self.job.chunk_rows):
                     if sink is None:  # opened at the first chunk: JSONL columns are known only then
                         sink = self._open_sink(state)
                     self._write_chunk(sink, chunk, counts)
                     position = chunk.end
                     self._checkpoint(sink, position, counts)
-                    bar.update(self.reader.done() - bar.n)
+                    advance()
                     rate = (counts.rows_out - rows_before) / max(time.perf_counter() - started, 1e-9)
-                    bar.set_postfix_str(f"{counts.rows_out:,} rows, {rate:,.0f} rows/s", refresh=False)
+                    rows = counts.rows_out + (shared.rows_before if shared is not None else 0)
+                    bar.set_postfix_str(f"{rows:,} rows, {rate:,.0f} rows/s", refresh=False)
                     if should_stop():
                         raise Interrupted(summary(), resumable=not self.to_stdout and self.job.input != STDIO)
+                advance()  # the end of the input may come after the last chunk was read
             if sink is None:  # an input without a single row
                 sink = self._open_sink(state)
             self._checkpoint(sink, position, counts, complete=True)
@@ -341,6 +390,19 @@ class _FileRun:
         finally:
             if sink is not None:
                 sink.close()
+
+    @property
+    def parts(self) -> int | None:
+        return len(self.job.parts.parts) if self.job.parts is not None else None
+
+    def _bar(self, progress: bool | None, shared: SharedProgress | None) -> Any:
+        """This run's own progress bar, or (a folder output's part) the parts' shared one, left open."""
+        if shared is not None:
+            return nullcontext(shared.bar)
+        unit: dict[str, Any] = {"unit": "row", "unit_scale": True}
+        if self.reader.unit == "B":
+            unit = {"unit": "B", "unit_scale": True, "unit_divisor": 1024}
+        return progress_bar(self.reader.total, progress, desc="classify", initial=self.reader.done(), **unit)
 
     def _open_sink(self, state: dict[str, Any] | None) -> Sink:
         kept = list(self.reader.kept)
