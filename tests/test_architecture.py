@@ -17,15 +17,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "spacy_goemotions"
 #: What each layer may not import: third-party integrations below them, and the layers above.
 #: The core finds backends through its registry (module names as strings), never by importing one.
 FORBIDDEN = {
-    "core": {"spacy", "pandas", "dask", "ray", "spacy_goemotions.backends", "spacy_goemotions.integrations",
+    "core": {"spacy", "pandas", "dask", "ray", "polars", "duckdb", "pyspark", "pyarrow", "spacy_goemotions.backends", "spacy_goemotions.integrations",
              "spacy_goemotions.files", "spacy_goemotions.evaluation", "spacy_goemotions.visual", "spacy_goemotions.cli"},
-    "backends": {"spacy", "pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files",
+    "backends": {"spacy", "pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.files",
                  "spacy_goemotions.evaluation", "spacy_goemotions.visual", "spacy_goemotions.cli"},
-    "files": {"spacy", "pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.visual",
+    "files": {"spacy", "pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.visual",
               "spacy_goemotions.cli"},
-    "visual": {"pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files",
+    "visual": {"pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.files",
                "spacy_goemotions.cli"},
-    "evaluation": {"pandas", "dask", "ray", "spacy_goemotions.integrations", "spacy_goemotions.files", "spacy_goemotions.cli"},
+    "evaluation": {"pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.files", "spacy_goemotions.cli"},
     "integrations": {"spacy_goemotions.cli", "spacy_goemotions.files"},
 }  # fmt: skip
 

@@ -226,3 +226,29 @@ def test_arbitrary_unicode_never_crashes_and_keeps_rows(fp32: EmotionClassifier,
     missing = np.array([t is None for t in texts], dtype=bool)
     assert np.isnan(scores[missing]).all()
     assert np.isfinite(scores[~missing]).all()
+
+
+def test_threads_sharing_one_tokenizer_with_other_truncation_settings_do_not_collide(tiny_model: str) -> None:
+    # Two classifiers on one loaded model (one tokenizer): truncating and chunking calls set the Rust
+    # tokenizer's truncation differently, which fails with "Already borrowed" when two threads overlap.
+    common = {"dtype": "float32", "device": "cpu", "backend": "torch", "progress": False, "max_length": 16}
+    truncating = EmotionClassifier(tiny_model, **common)  # type: ignore[arg-type]
+    chunking = EmotionClassifier(tiny_model, long_text="chunk", **common)  # type: ignore[arg-type]
+    assert truncating.loaded.tokenizer is chunking.loaded.tokenizer
+    texts = [f"{text} and then some more words to go past sixteen tokens {i}" for i, text in enumerate(TEXTS * 8)]
+    expected = {id(clf): clf.scores(texts) for clf in (truncating, chunking)}
+    errors: list[BaseException] = []
+
+    def work(clf: EmotionClassifier) -> None:
+        try:
+            for _ in range(15):
+                np.testing.assert_allclose(clf.scores(texts), expected[id(clf)], atol=1e-6)
+        except BaseException as error:  # reported below, in the test's own thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(clf,)) for clf in (truncating, chunking, truncating, chunking)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]

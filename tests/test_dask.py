@@ -132,7 +132,7 @@ def test_labels_override_skips_the_config(tiny_model: str, no_model_in_client: N
     def refuse(*args: object) -> None:
         raise AssertionError("labels= was given, the config must not be read")
 
-    monkeypatch.setattr(spacy_goemotions.integrations.dask, "model_labels", refuse)
+    monkeypatch.setattr(_loading, "model_labels", refuse)  # what declared_labels reads
     ddf = dd.from_pandas(frame(), npartitions=2, sort=False)
     out = ddf.emotions.classify("text", model=tiny_model, labels=GOEMOTIONS_LABELS, prefix="p_")
     assert list(out.columns) == ["text", "n", *added_columns("p_")]

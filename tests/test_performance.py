@@ -419,7 +419,8 @@ def test_compile_option_decides_when_to_compile(
     option: Any, dtype: str, min_tokens: int, expect_compiled: bool,
 ) -> None:  # fmt: skip
     monkeypatch.setattr(compiling, "AUTO_COMPILE_MIN_TOKENS", min_tokens)
-    clf = EmotionClassifier(tiny_model, device="cpu", dtype=dtype, compile=option, progress=False)
+    # backend="torch": the compile rule is torch's (backend="auto" may take OpenVINO when its conversion is cached)
+    clf = EmotionClassifier(tiny_model, device="cpu", dtype=dtype, compile=option, backend="torch", progress=False)
     result = clf.run(TEXTS)
     np.testing.assert_allclose(result.scores, reference, atol=0.05 if dtype == "bfloat16" else 1e-5)
     assert result.stats.compiled is expect_compiled
@@ -438,7 +439,7 @@ def test_compile_auto_falls_back_to_eager_when_compiling_fails(
 ) -> None:
     monkeypatch.setattr(compiling, "AUTO_COMPILE_MIN_TOKENS", 1)
     stand_in["fail"] = StandIn(torch.nn.Identity())  # marker: the next stand-in fails
-    clf = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile="auto", progress=False, max_tokens=64)
+    clf = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile="auto", backend="torch", progress=False, max_tokens=64)
     result = clf.run(TEXTS)
     eager = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile=False, progress=False, max_tokens=64)
     np.testing.assert_array_equal(result.scores, eager.scores(TEXTS))

@@ -15,11 +15,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ModelLoadError
+from ..errors import ConfigurationError, ModelLoadError
 from .devices import dtype_name, resolve_device, resolve_dtype
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import torch
+
+    from .options import ClassifierOptions
 
 logger = logging.getLogger("spacy_goemotions")
 
@@ -144,6 +148,25 @@ def model_labels(model: str | Path, revision: str | None = None) -> tuple[str, .
     """
     source = resolve_model_source(model)
     return _config_labels(source, revision)
+
+
+def declared_labels(options: ClassifierOptions, labels: Sequence[str] | None) -> tuple[str, ...]:
+    """The label names a lazy integration declares its output with, before any model loads: a ``labels=``
+    override (checked for form here, against the model where it runs), else the model's config.
+
+    Raises:
+        ConfigurationError: for an override that is not a non-empty list of distinct names.
+    """
+    if labels is None:
+        return model_labels(options.model_name, options.revision)
+    if isinstance(labels, str) or not labels or not all(isinstance(name, str) for name in labels):
+        raise ConfigurationError(
+            f"labels must be a non-empty list of label names in the model's id2label order, got {labels!r}. "
+            "Example: labels=spacy_goemotions.GOEMOTIONS_LABELS"
+        )
+    if len(set(labels)) != len(labels):
+        raise ConfigurationError(f"labels has duplicates: {sorted({n for n in labels if list(labels).count(n) > 1})}")
+    return tuple(labels)
 
 
 @functools.lru_cache(maxsize=32)

@@ -12,7 +12,7 @@ import dataclasses
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,9 @@ from ..errors import ConfigurationError
 from .options import ClassifierKwargs, ClassifierOptions, resolve_options
 from .taxonomies import Taxonomy, TaxonomySpec, load_taxonomy
 from .thresholds import DEFAULT_THRESHOLD, TUNED_PRESET, ThresholdPolicy, ThresholdSpec, check_top_k, read_thresholds_file
+
+if TYPE_CHECKING:
+    from .classifier import EmotionClassifier
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,82 @@ class TableLayout:
             "policy": self.policy.to_dict(),
             "taxonomies": [group.to_dict() for group in self.groups],
         }
+
+
+@dataclass(frozen=True)
+class ScoredColumns:
+    """The columns a table gains for ``n`` texts, as plain arrays every table integration converts.
+
+    Attributes:
+        layout: the names, in order.
+        floats: ``(len(layout.float_columns), n)`` float32: row ``i`` is column ``layout.float_columns[i]``,
+            contiguous, so a DataFrame (or an Arrow array) can adopt the block without a copy.
+        lists: each of ``layout.list_columns`` as a 1-D object array of label lists (``[]`` for missing text).
+    """
+
+    layout: TableLayout
+    floats: npt.NDArray[np.float32]
+    lists: dict[str, npt.NDArray[np.object_]]
+
+
+def table_columns(
+    texts: Sequence[str | None],
+    classifier: "EmotionClassifier",
+    layout: TableLayout,
+    progress: bool | None = None,
+) -> ScoredColumns:
+    """Score ``texts`` and derive every column ``layout`` names (labels, groups, lists), in input order.
+
+    What pandas, Polars, DuckDB and Spark add, computed once here: :func:`score_block` then
+    :func:`derived_columns` (a caller holding many texts calls the two itself, releasing the texts
+    in between, as the pandas accessor does).
+    """
+    return derived_columns(score_block(texts, classifier, layout, progress), classifier, layout)
+
+
+def score_block(
+    texts: Sequence[str | None], classifier: "EmotionClassifier", layout: TableLayout, progress: bool | None = None
+) -> npt.NDArray[np.float32]:
+    """The ``(len(layout.float_columns), n)`` float32 block with the label scores filled in (groups not yet).
+
+    The core writes the scores straight into the block the caller's table adopts without a copy.
+    """
+    block = np.empty((len(layout.float_columns), len(texts)), dtype=np.float32)
+    classifier.scores(texts, progress=progress, out=block[: len(layout.labels)].T)
+    return block
+
+
+def derived_columns(block: npt.NDArray[np.float32], classifier: "EmotionClassifier", layout: TableLayout) -> ScoredColumns:
+    """The group scores (into ``block``) and the list columns, from a :func:`score_block` block.
+
+    Labels are selected a window of rows at a time, so memory beyond the output columns does not grow
+    with the rows (benchmarks/memory.py).
+    """
+    n_labels = len(layout.labels)
+    label_scores = block[:n_labels].T
+    shipped = classifier.loaded.shipped_thresholds
+    lists = {layout.labels_column: select_in_windows(layout.policy, label_scores, layout.labels, shipped)}
+    start = n_labels
+    for group, scores in zip(layout.groups, layout.group_scores(label_scores), strict=True):
+        block[start : start + scores.shape[1]] = scores.T
+        start += scores.shape[1]
+        lists[group.list_column] = select_in_windows(group.policy, scores, group.taxonomy.group_names, None)
+    return ScoredColumns(layout, block, lists)
+
+
+def select_in_windows(
+    policy: ThresholdPolicy,
+    scores: npt.NDArray[np.float32],
+    labels: Sequence[str],
+    shipped: Mapping[str, float] | None,
+    window: int = 8192,
+) -> npt.NDArray[np.object_]:
+    """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
+    selected = np.empty(len(scores), dtype=object)
+    for start in range(0, len(scores), window):
+        for offset, row in enumerate(policy.select_labels(scores[start : start + window], labels, shipped)):
+            selected[start + offset] = row
+    return selected
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,21 @@ from .options import ClassifierOptions
 TokenIds = npt.NDArray[np.int32] | list[int]
 #: Texts per tokenizer call (bounds the tokenizer's transient memory).
 TOKENIZE_CHUNK = 8192
+
+
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def tokenizer_lock(tokenizer: Any) -> threading.Lock:
+    """One lock per tokenizer object. A fast tokenizer is a Rust object that a call with other truncation
+    settings mutates; two threads in it at once fail with "Already borrowed" (DuckDB and Polars' streaming
+    engine call from several threads)."""
+    with _LOCKS_LOCK:
+        lock = _LOCKS.get(tokenizer)
+        if lock is None:
+            lock = _LOCKS[tokenizer] = threading.Lock()
+        return lock
 
 
 class TextEncoder:
@@ -28,12 +45,17 @@ class TextEncoder:
         self.max_length = options.max_length
         self.long_text = options.long_text
         self.chunk_overlap = options.effective_chunk_overlap
+        self._lock = tokenizer_lock(tokenizer)
+
+    def _tokenize_with_lock(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self.tokenizer(*args, **kwargs)
 
     @functools.cached_property
     def special_tokens(self) -> tuple[list[int], list[int]]:
         """The ids the tokenizer puts before and after a text ([CLS] and [SEP] for ModernBERT)."""
-        bare = self.tokenizer("a", add_special_tokens=False)["input_ids"]
-        full = self.tokenizer("a", add_special_tokens=True)["input_ids"]
+        bare = self._tokenize_with_lock("a", add_special_tokens=False)["input_ids"]
+        full = self._tokenize_with_lock("a", add_special_tokens=True)["input_ids"]
         for start in range(len(full) - len(bare) + 1):
             if full[start : start + len(bare)] == bare:
                 return full[:start], full[start + len(bare) :]
@@ -57,7 +79,7 @@ class TextEncoder:
 
     def _tokenize(self, texts: list[str]) -> tuple[list[list[int]], npt.NDArray[np.intp]]:
         if self.long_text == "truncate":
-            encoded = self.tokenizer(
+            encoded = self._tokenize_with_lock(
                 texts, truncation=True, max_length=self.max_length, return_attention_mask=False, return_token_type_ids=False
             )["input_ids"]
             return encoded, np.arange(len(texts), dtype=np.intp)
@@ -77,7 +99,7 @@ class TextEncoder:
     def _bodies(self, texts: list[str]) -> list[list[int]]:
         """Whole texts without special tokens. Being longer than the model's length is the point here
         (they are cut into chunks next), so the tokenizer's warning about it (``verbose``) is off."""
-        bodies: list[list[int]] = self.tokenizer(
+        bodies: list[list[int]] = self._tokenize_with_lock(
             texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False, verbose=False
         )["input_ids"]
         return bodies
@@ -85,7 +107,8 @@ class TextEncoder:
     def synthetic_ids(self, length: int) -> list[int]:
         """``length`` token ids of plain words with the model's special tokens (for warm-up batches). They are
         cut to ``length`` here, so the tokenizer's warning about texts longer than the model (``verbose``) is off."""
-        body: list[int] = self.tokenizer(" ".join(["word"] * length), add_special_tokens=False, verbose=False)["input_ids"]
+        words = " ".join(["word"] * length)
+        body: list[int] = self._tokenize_with_lock(words, add_special_tokens=False, verbose=False)["input_ids"]
         prefix, suffix = self.special_tokens
         body = (body * (length // max(len(body), 1) + 1))[: max(length - len(prefix) - len(suffix), 1)]
         return prefix + body + suffix

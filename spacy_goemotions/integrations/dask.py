@@ -1,10 +1,12 @@
 """Dask DataFrame accessor: ``ddf.emotions.classify("text", ...)``, lazily, one pandas call per partition.
 
-Import this module to register the accessor (``import spacy_goemotions`` registers it too, but only
-when ``dask.dataframe`` was already imported, so that importing the package never imports dask)::
+``import spacy_goemotions`` registers the accessor, before or after ``import dask.dataframe`` (a
+post-import hook, :mod:`spacy_goemotions.integrations.registration`; the package never imports dask
+itself)::
 
+    import spacy_goemotions
     import dask.dataframe as dd
-    import spacy_goemotions.integrations.dask  # noqa: F401  (registers ddf.emotions)
+    dd.read_parquet("comments/").emotions.classify("body")
 
 A thin adapter: each partition goes through the pandas integration (:func:`classify_frame`), so the
 columns, dtypes, missing-text handling and thresholds are exactly the pandas ones. The task graph
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..core.loading import model_labels
+from ..core.loading import declared_labels
 from ..core.options import ClassifierOptions
 from ..core.table import TableOptions, split_classify_kwargs
 from ..errors import ConfigurationError, MissingExtraError
@@ -108,26 +110,13 @@ class EmotionsDaskAccessor:
             raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
         # Options are checked here, on the client, for their form only: the workers may have a GPU it lacks.
         classifier_options, table, progress = split_classify_kwargs(kwargs)
-        label_names = _label_names(classifier_options, labels)
+        label_names = declared_labels(classifier_options, labels)
         layout = table.layout(label_names, columns)  # fail while building the graph, not in the first task
         meta = _output_meta(self._ddf._meta, layout.float_columns, layout.list_columns)
         lazy: dd.DataFrame = self._ddf.map_partitions(  # type: ignore[no-untyped-call]
             classify_partition, column, classifier_options, table, list(meta.columns), progress, meta=meta
         )
         return lazy
-
-
-def _label_names(options: ClassifierOptions, labels: Sequence[str] | None) -> tuple[str, ...]:
-    if labels is None:
-        return model_labels(options.model_name, options.revision)
-    if isinstance(labels, str) or not all(isinstance(name, str) for name in labels) or not labels:
-        raise ConfigurationError(
-            f"labels must be a non-empty list of label names in the model's id2label order, got {labels!r}. "
-            "Example: labels=spacy_goemotions.GOEMOTIONS_LABELS"
-        )
-    if len(set(labels)) != len(labels):
-        raise ConfigurationError(f"labels has duplicates: {sorted({n for n in labels if list(labels).count(n) > 1})}")
-    return tuple(labels)
 
 
 def _output_meta(input_meta: pd.DataFrame, float_columns: list[str], list_columns: list[str]) -> pd.DataFrame:

@@ -8,7 +8,7 @@ the table's (:class:`~spacy_goemotions.core.table.TableOptions`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,8 +17,8 @@ import pandas as pd
 from ..core.classifier import get_classifier
 from ..core.explanations import MAX_WORDS
 from ..core.options import ClassifierOptions
-from ..core.table import TableOptions, split_classify_kwargs, split_score_kwargs
-from ..core.thresholds import ThresholdPolicy, ThresholdSpec
+from ..core.table import TableOptions, derived_columns, score_block, split_classify_kwargs, split_score_kwargs
+from ..core.thresholds import ThresholdSpec
 from ..visual import explain, render
 from .pandas_summary import cooccurrence_frame, levels, summary_frame
 
@@ -71,20 +71,11 @@ def classify_frame(
     texts = texts_from_series(series)
     classifier = get_classifier(options=options)
     layout = table.layout(classifier.labels, list(frame.columns))
-    # The scores exist once: the core writes them straight into the (labels, rows) block the new
-    # DataFrame adopts without a copy, and the labels are selected a window at a time, so memory
-    # beyond the output columns does not scale with the rows (benchmarks/memory.py).
-    block = np.empty((len(layout.score_columns), len(texts)), dtype=np.float32)
-    classifier.scores(texts, progress=progress, out=block.T)
-    del texts
-    shipped = classifier.loaded.shipped_thresholds
-    added = pd.DataFrame(block.T, columns=layout.score_columns, copy=False)
-    lists = {layout.labels_column: _select_in_windows(layout.policy, block.T, layout.labels, shipped)}
-    for group, scores in zip(layout.groups, layout.group_scores(block.T), strict=True):
-        for name, values in zip(group.score_columns, scores.T, strict=True):
-            added[name] = values
-        lists[group.list_column] = _select_in_windows(group.policy, scores, group.taxonomy.group_names, None)
-    for name, values in lists.items():
+    block = score_block(texts, classifier, layout, progress)
+    del texts  # the texts go before the label lists are built: memory beyond the output stays flat in rows
+    scored = derived_columns(block, classifier, layout)
+    added = pd.DataFrame(scored.floats.T, columns=scored.layout.float_columns, copy=False)  # adopts the block
+    for name, values in scored.lists.items():
         added[name] = values
     # Positional join: the index may have duplicates or levels, and order must be kept as is.
     return pd.concat([frame.reset_index(drop=True), added], axis=1).set_axis(frame.index, axis=0)
@@ -233,17 +224,6 @@ class EmotionsSeriesAccessor:
         policy = TableOptions(threshold=threshold, top_k=top_k).policy(classifier.labels)
         scores = classifier.scores(texts_from_series(self._series), progress=progress)
         return pd.Series(_object_array(classifier.select(scores, policy)), index=self._series.index, name="emotions")
-
-
-def _select_in_windows(
-    policy: ThresholdPolicy, scores: np.ndarray, labels: Sequence[str], shipped: Mapping[str, float] | None, window: int = 8192
-) -> np.ndarray:
-    """The policy's labels per row as a 1-D object array, a window of rows at a time (bounded temporaries)."""
-    selected = np.empty(len(scores), dtype=object)
-    for start in range(0, len(scores), window):
-        for offset, row in enumerate(policy.select_labels(scores[start : start + window], labels, shipped)):
-            selected[start + offset] = row
-    return selected
 
 
 def _object_array(rows: Sequence[Any]) -> np.ndarray:
