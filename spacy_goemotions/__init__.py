@@ -1,13 +1,13 @@
 """spacy-goemotions: the ModernBERT GoEmotions classifier for spaCy and pandas.
 
 Importing the package registers the pandas ``.emotions`` accessors and loads no model (nor torch or
-transformers: they are imported when a model first loads). The spaCy factory ``"goemotions"`` is
-found by spaCy through an entry point, with no import needed.
+transformers: they are imported when a model first loads). Dask's ``ddf.emotions`` and Polars'
+``pl.DataFrame.emotions`` are registered when those libraries are imported, before or after this
+package, without this package importing them. The spaCy factory ``"goemotions"`` is found by spaCy
+through an entry point, with no import needed.
 """
 
 from __future__ import annotations
-
-import sys as _sys
 
 from ._version import __version__
 from .core import ClassifierOptions, EmotionClassifier, RunStats, ScoringResult, ThresholdPolicy, get_classifier
@@ -17,13 +17,13 @@ from .core.thresholds import available_presets, threshold_presets
 from .errors import ConfigurationError, GoEmotionsError, MissingExtraError, ModelLoadError
 from .evaluation.tuning import tune_thresholds
 from .integrations import pandas as _pandas  # noqa: F401  (registers df.emotions / series.emotions)
+from .integrations.registration import register_when_imported as _register_when_imported
 from .labels import DEFAULT_MODEL, GOEMOTIONS_LABELS
 from .visual import explain, render
 
-# ddf.emotions is registered here only if the user already imported dask.dataframe: importing this
-# package must never import dask. Otherwise `import spacy_goemotions.integrations.dask` registers it.
-if "dask.dataframe" in _sys.modules:
-    from .integrations import dask as _dask  # noqa: F401
+# ddf.emotions and pl.DataFrame.emotions: now if dask.dataframe / polars are imported, else when they are
+# (a post-import hook): importing this package must never import them.
+_register_when_imported()
 
 __all__ = [
     "DEFAULT_MODEL",
