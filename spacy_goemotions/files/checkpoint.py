@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from .._version import __version__
@@ -50,6 +51,23 @@ def save_checkpoint(paths: OutputPaths, state: dict[str, Any], counts: Any, *, c
     write_atomic(paths.checkpoint, json.dumps(data, indent=1).encode("utf-8"))
 
 
+def read_state_file(path: Path, expected_format: str, what: str) -> dict[str, Any] | None:
+    """A run's JSON state file (a checkpoint, a folder run's record), None if absent.
+
+    Raises:
+        ConfigurationError: for a file that cannot be read, or one another version wrote.
+    """
+    if not path.exists():
+        return None
+    try:
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigurationError(f"The {what} {str(path)!r} cannot be read ({error}); delete it to start over.") from error
+    if state.get("format") != expected_format:
+        raise ConfigurationError(f"{str(path)!r} is not a {what} of this version; delete it to start over.")
+    return state
+
+
 def load_checkpoint(paths: OutputPaths, expected: dict[str, Any], resume: bool) -> dict[str, Any] | None:
     """The checkpoint to resume from, None to start afresh; refuses to clobber one without ``resume``.
 
@@ -57,16 +75,9 @@ def load_checkpoint(paths: OutputPaths, expected: dict[str, Any], resume: bool) 
         ConfigurationError: for an unreadable checkpoint, one of another version, a checkpoint
             without ``resume=True``, or a fingerprint that differs from ``expected``.
     """
-    if not paths.checkpoint.exists():
+    state = read_state_file(paths.checkpoint, CHECKPOINT_FORMAT, "checkpoint")
+    if state is None:
         return None
-    try:
-        state: dict[str, Any] = json.loads(paths.checkpoint.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConfigurationError(
-            f"The checkpoint {str(paths.checkpoint)!r} cannot be read ({error}); delete it to start over."
-        ) from error
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigurationError(f"{str(paths.checkpoint)!r} is not a checkpoint of this version; delete it to start over.")
     rows = state.get("counts", {}).get("rows_out", 0)
     if not resume:
         raise ConfigurationError(

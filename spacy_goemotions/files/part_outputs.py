@@ -26,7 +26,7 @@ from .._version import __version__
 from ..core.progress import progress_bar
 from ..errors import ConfigurationError
 from .atomic import write_atomic
-from .checkpoint import differences
+from .checkpoint import differences, read_state_file
 from .formats import STDIO, FileFormat, output_paths
 from .parts import Part, PartSet, PartSurvey
 from .summary import BatchCounts, BatchSummary, Interrupted
@@ -120,16 +120,9 @@ class FolderRun:
         self.state = self._read_state()
 
     def _read_state(self) -> dict[str, Any] | None:
-        if not self.run_file.exists():
+        state = read_state_file(self.run_file, RUN_FORMAT, "run file")
+        if state is None:
             return None
-        try:
-            state: dict[str, Any] = json.loads(self.run_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise ConfigurationError(
-                f"The run file {str(self.run_file)!r} cannot be read ({error}); delete it to start over."
-            ) from error
-        if state.get("format") != RUN_FORMAT:
-            raise ConfigurationError(f"{str(self.run_file)!r} is not a run file of this version; delete it to start over.")
         if not self.resume:
             done, total = len(state.get("completed", {})), len(state.get("fingerprint", {}).get("input", {}).get("parts", {}))
             raise ConfigurationError(
