@@ -441,7 +441,7 @@ def test_compile_auto_falls_back_to_eager_when_compiling_fails(
     stand_in["fail"] = StandIn(torch.nn.Identity())  # marker: the next stand-in fails
     clf = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile="auto", backend="torch", progress=False, max_tokens=64)
     result = clf.run(TEXTS)
-    eager = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile=False, progress=False, max_tokens=64)
+    eager = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", compile=False, backend="torch", progress=False, max_tokens=64)
     np.testing.assert_array_equal(result.scores, eager.scores(TEXTS))
     assert stand_in["module"].calls == 1 and not result.stats.compiled
     with pytest.raises(RuntimeError, match="no C\\+\\+ compiler"):
