@@ -175,6 +175,8 @@ def test_unknown_names_are_a_type_error_with_the_closest_option(tiny_model: str)
         ClassifierOptions().replace(batchsize=3)
     with pytest.raises(TypeError, match="'max_token'.*'max_tokens'"):
         pd.DataFrame({"text": ["a"]}).emotions.classify("text", model=tiny_model, max_token=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"Unknown option 'thresold'. Did you mean 'threshold'\?"):  # a table option
+        pd.DataFrame({"text": ["a"]}).emotions.classify("text", model=tiny_model, thresold=0.3)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="options must be a ClassifierOptions"):
         resolve_options({"batch_size": 3})  # type: ignore[arg-type]
 

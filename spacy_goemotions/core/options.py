@@ -206,14 +206,17 @@ def option_fields() -> tuple[dataclasses.Field[Any], ...]:
 OPTION_NAMES: frozenset[str] = frozenset(f.name for f in option_fields())
 
 
-def check_option_names(names: Mapping[str, Any] | set[str] | frozenset[str]) -> None:
-    """Raise ``TypeError`` for a name that is no option, suggesting the closest one."""
-    unknown = sorted(set(names) - OPTION_NAMES)
+def check_option_names(
+    names: Mapping[str, Any] | set[str] | frozenset[str], also: frozenset[str] = frozenset(), kind: str = "classifier option"
+) -> None:
+    """Raise ``TypeError`` for a name that is no option (nor one of ``also``), suggesting the closest one."""
+    known = OPTION_NAMES | also
+    unknown = sorted(set(names) - known)
     if unknown:
         name = unknown[0]
-        close = difflib.get_close_matches(name, sorted(OPTION_NAMES), n=1)
+        close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise TypeError(f"Unknown classifier option {name!r}.{hint} The options: {', '.join(sorted(OPTION_NAMES))}.")
+        raise TypeError(f"Unknown {kind} {name!r}.{hint} The options: {', '.join(sorted(known))}.")
 
 
 def resolve_options(options: ClassifierOptions | None = None, overrides: Mapping[str, Any] | None = None) -> ClassifierOptions:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import ConfigurationError
-from .options import ClassifierKwargs, ClassifierOptions, resolve_options
+from .options import ClassifierKwargs, ClassifierOptions, check_option_names, resolve_options
 from .taxonomies import Taxonomy, TaxonomySpec, load_taxonomy
 from .thresholds import DEFAULT_THRESHOLD, TUNED_PRESET, ThresholdPolicy, ThresholdSpec, check_top_k, read_thresholds_file
 
@@ -339,6 +339,8 @@ def split_classify_kwargs(kwargs: Mapping[str, Any]) -> tuple[ClassifierOptions,
         TypeError: for a name that is neither (with the closest option).
         ConfigurationError: for a bad value of either.
     """
+    # A misspelt table option ("thresold") is suggested among every name a table call takes, not only the classifier's.
+    check_option_names(kwargs, TABLE_OPTION_NAMES | {"options", "progress"}, "option")
     table = {name: value for name, value in kwargs.items() if name in TABLE_OPTION_NAMES}
     options, progress = split_score_kwargs({name: value for name, value in kwargs.items() if name not in TABLE_OPTION_NAMES})
     return options, TableOptions(**table), progress
