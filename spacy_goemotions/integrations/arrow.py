@@ -9,9 +9,10 @@ empty list, as NaN scores and ``[]`` do in pandas.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core.table import ScoredColumns
 from ..errors import MissingExtraError
@@ -22,7 +23,7 @@ try:
 except ImportError as error:  # pragma: no cover - pyarrow comes with polars' and duckdb's Arrow paths
     raise MissingExtraError("pyarrow", "polars", "Arrow columns (Polars, DuckDB)") from error
 
-__all__ = ["arrow_columns", "is_text_type", "texts_from_arrow"]
+__all__ = ["arrow_columns", "float_columns", "is_text_type", "texts_from_arrow"]
 
 
 def is_text_type(kind: pa.DataType) -> bool:
@@ -49,22 +50,18 @@ def texts_from_arrow(values: pa.Array | pa.ChunkedArray, column: str) -> list[st
     return texts
 
 
-def arrow_columns(scored: ScoredColumns, *, null_scores_for: np.ndarray | None = None) -> dict[str, pa.Array]:
-    """Every column of ``scored`` as an Arrow array: float32 scores (NaN as null), ``list<string>`` labels.
-
-    Args:
-        scored: what :func:`~spacy_goemotions.core.table.table_columns` returned.
-        null_scores_for: a boolean mask of rows whose scores are null (default: rows whose scores are NaN,
-            which the core gives missing texts, and only them).
-    """
-    missing = null_scores_for
-    if missing is None:
-        missing = np.isnan(scored.floats[0]) if len(scored.floats) else np.zeros(0, dtype=bool)
-    mask = np.asarray(missing, dtype=bool) if missing.any() else None  # pyarrow takes only a numpy mask for numpy values
-    columns: dict[str, Any] = {
-        name: pa.array(values, type=pa.float32(), mask=mask)
-        for name, values in zip(scored.layout.float_columns, scored.floats, strict=True)
-    }
+def arrow_columns(scored: ScoredColumns) -> dict[str, pa.Array]:
+    """Every column of ``scored`` (what :func:`~spacy_goemotions.core.table.table_columns` returned) as an
+    Arrow array: float32 scores (null for missing texts), ``list<string>`` labels."""
+    columns = float_columns(scored.layout.float_columns, scored.floats)
     for name, values in scored.lists.items():
         columns[name] = pa.array(values.tolist(), type=pa.list_(pa.string()))
     return columns
+
+
+def float_columns(names: Sequence[str], floats: npt.NDArray[np.float32]) -> dict[str, pa.Array]:
+    """Rows of a ``(columns, n)`` float32 block as Arrow arrays over its buffers. The core gives a missing
+    text NaN in every score, so the rows whose first score is NaN are null."""
+    missing = np.isnan(floats[0]) if len(floats) else np.zeros(0, dtype=bool)
+    mask = missing if missing.any() else None  # pyarrow takes only a numpy mask for numpy values
+    return {name: pa.array(values, type=pa.float32(), mask=mask) for name, values in zip(names, floats, strict=True)}

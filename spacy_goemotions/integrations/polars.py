@@ -21,7 +21,6 @@ by batch in the streaming engine, pushes filters and slices on the input columns
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -31,7 +30,7 @@ import numpy as np
 from ..core.classifier import EmotionClassifier, get_classifier
 from ..core.loading import model_labels
 from ..core.options import ClassifierOptions
-from ..core.table import ScoredColumns, TableLayout, TableOptions, split_classify_kwargs, split_score_kwargs, table_columns
+from ..core.table import TableLayout, TableOptions, split_classify_kwargs, split_score_kwargs, table_columns
 from ..core.thresholds import ThresholdSpec
 from ..errors import ConfigurationError, MissingExtraError
 
@@ -40,7 +39,7 @@ try:
 except ImportError as error:
     raise MissingExtraError("polars", "polars", "pl.DataFrame.emotions (the Polars namespaces)") from error
 
-from .arrow import arrow_columns, texts_from_arrow
+from .arrow import arrow_columns, float_columns, texts_from_arrow
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -52,11 +51,6 @@ __all__ = ["EmotionsFrameNamespace", "EmotionsLazyFrameNamespace", "EmotionsSeri
 NAMESPACE = "emotions"
 #: The struct column the lazy query holds the new columns in before unnesting them (made unique per query).
 _STRUCT_COLUMN = "__spacy_goemotions__"
-
-# The streaming engine calls a query's Python functions from several threads at once; one model
-# serves them all, and its tokenizer must not be entered twice. Runs are serialized (the model
-# already uses every core).
-_RUN_LOCK = threading.Lock()
 
 _Namespace = TypeVar("_Namespace", bound=type)
 
@@ -87,8 +81,8 @@ def _texts(series: pl.Series) -> list[str | None]:
 def _added_columns(series: pl.Series, classifier: EmotionClassifier, layout: TableLayout, progress: bool | None) -> pl.DataFrame:
     """The columns ``layout`` names for the texts of ``series``, in its order, over the core's float32 buffers."""
     texts = _texts(series)
-    with _RUN_LOCK:
-        scored = table_columns(texts, classifier, layout, progress)
+    # The streaming engine calls this from several threads at once: the core is thread-safe (its tokenizer locked).
+    scored = table_columns(texts, classifier, layout, progress)
     del texts
     return pl.DataFrame(arrow_columns(scored))
 
@@ -221,10 +215,8 @@ class EmotionsSeriesNamespace:
         classifier = get_classifier(options=options)
         labels = classifier.labels
         block = np.empty((len(labels), len(texts)), dtype=np.float32)
-        with _RUN_LOCK:
-            classifier.scores(texts, progress=progress, out=block.T)
-        # Scores only: a layout with the label columns and no lists, so the columns are converted as classify's are.
-        return pl.DataFrame(arrow_columns(ScoredColumns(TableOptions().layout(labels), block, lists={})))
+        classifier.scores(texts, progress=progress, out=block.T)
+        return pl.DataFrame(float_columns(labels, block))
 
     def labels(
         self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, **kwargs: Unpack[ScoreKwargs]
@@ -235,6 +227,5 @@ class EmotionsSeriesNamespace:
         texts = _texts(self._series)
         classifier = get_classifier(options=options)
         policy = TableOptions(threshold=threshold, top_k=top_k).policy(classifier.labels)
-        with _RUN_LOCK:
-            scores = classifier.scores(texts, progress=progress)
+        scores = classifier.scores(texts, progress=progress)
         return pl.Series("emotions", classifier.select(scores, policy), dtype=pl.List(pl.String))
