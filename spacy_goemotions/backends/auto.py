@@ -36,10 +36,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Tokens of work from which converting to OpenVINO pays on a cold cache: the conversion (about 10 s
-#: for ModernBERT-base on 2 cores) against the time OpenVINO saves per token over torch bf16. Measured
-#: by ``benchmarks/auto_threshold.py`` (benchmarks/README.md): about 40k tokens, some 600 Reddit
-#: comments; set a little above, since converting also costs a float32 load of the weights.
+#: Tokens of work from which converting to OpenVINO pays on a cold cache: the conversion (about 12 s more
+#: warm-up than torch for ModernBERT-base on 2 cores) against the time OpenVINO saves per token over torch
+#: bf16 (182 us on an AMD EPYC without AMX: break-even ~65k tokens; 40k-250k on a noisy AMX machine; see
+#: benchmarks/README.md, "Fast by default and int8"). Set on the low side, about 1,000 Reddit comments:
+#: the conversion is paid once per machine, then cached, and later processes start on OpenVINO at once.
 AUTO_OPENVINO_MIN_TOKENS = 50_000
 
 
