@@ -29,6 +29,8 @@ from ..core import cache
 from ..core.backend import Layout, ScoreSink
 from ..core.backend_registry import require_backend_package
 from ..core.batching import Batch
+from ..core.engine import precision_name
+from ..errors import GoEmotionsError, ModelLoadError
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
@@ -65,7 +67,17 @@ class OpenVinoBackend:
     @contextmanager
     def open(self, estimated_tokens: float) -> Iterator[OpenVinoRunner]:
         # Per run: the module is cached per model, precision and thread count (which may change between runs).
-        module = module_for(self.loaded, self.options, torch.get_num_threads())
+        try:
+            module = module_for(self.loaded, self.options, torch.get_num_threads())
+        except GoEmotionsError:
+            raise
+        except Exception as error:
+            # No quiet fallback to torch: the engine must stay what the options and the machine say it is.
+            raise ModelLoadError(
+                f"OpenVINO could not convert or compile {self.loaded.source} ({type(error).__name__}: {error}). "
+                "Run it with torch instead: backend='torch'.",
+                options=("backend",),
+            ) from error
         with module.async_run() as run:
             yield OpenVinoRunner(module, run)
 
@@ -80,6 +92,11 @@ class OpenVinoRunner:
     def __init__(self, module: OpenVinoModule, run: AsyncRun) -> None:
         self.module = module
         self._run = run
+
+    @property
+    def precision(self) -> str:
+        """What this module computes in: "int8" for a quantized model, else OpenVINO's inference precision."""
+        return "int8" if self.module.quantized else precision_name(self.module.precision)
 
     def submit(self, prepared: Batch, sink: ScoreSink) -> None:
         assert prepared.attention_mask is not None
@@ -129,9 +146,10 @@ class OpenVinoModule:
     with a batch per stream, that measured +5-13% over one stream on both threads (benchmarks/README.md).
     """
 
-    def __init__(self, compiled: Any, precision: str) -> None:
-        """``precision``: the element type OpenVINO computes in ("bf16", "f32", ...)."""
+    def __init__(self, compiled: Any, precision: str, *, quantized: bool = False) -> None:
+        """``precision``: the element type OpenVINO computes in ("bf16", "f32", ...); ``quantized``: an int8 model."""
         self._compiled = compiled
+        self.quantized = quantized
         self._queue: Any = None  # the AsyncInferQueue, made on first use
         self._lock = threading.Lock()  # one queue: runs from several threads take turns
         self.precision = precision
@@ -165,7 +183,9 @@ def precision_of(dtype_spec: str) -> str:
     return dtype_name(resolve_dtype("auto" if dtype_spec == "int8" else dtype_spec, torch.device("cpu")))
 
 
-def compile_module(model: Any, path: Path | None, precision: str, threads: int, root: Path | None) -> OpenVinoModule:
+def compile_module(
+    model: Any, path: Path | None, precision: str, threads: int, root: Path | None, *, quantized: bool = False
+) -> OpenVinoModule:
     """Compile an IR for this CPU, through OpenVINO's kernel cache when the persistent cache is on."""
     require_backend_package("openvino")
     import openvino as ov
@@ -192,7 +212,7 @@ def compile_module(model: Any, path: Path | None, precision: str, threads: int, 
     if compiled is None:
         compiled = core.compile_model(model, "CPU", config)
     used = compiled.get_property("INFERENCE_PRECISION_HINT")  # what OpenVINO runs in: "bf16" or "f32"
-    return OpenVinoModule(compiled, used.get_type_name() if hasattr(used, "get_type_name") else str(used))
+    return OpenVinoModule(compiled, used.get_type_name() if hasattr(used, "get_type_name") else str(used), quantized=quantized)
 
 
 def _module_key(options: ClassifierOptions, threads: int) -> tuple[Any, ...]:
@@ -241,5 +261,5 @@ def module_for(loaded: LoadedModel, options: ClassifierOptions, threads: int) ->
                 model, path = int8_ir(loaded, root, options, release_torch=release)
             else:
                 model, path = float_ir(loaded, root, release_torch=release)
-            modules[key] = compile_module(model, path, key[0], threads, root)
+            modules[key] = compile_module(model, path, key[0], threads, root, quantized=options.dtype == "int8")
         return modules[key]

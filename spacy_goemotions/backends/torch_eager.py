@@ -98,6 +98,10 @@ class TorchRunner(SynchronousRunner):
     def compiled(self) -> bool:
         return self.module is not self.backend.loaded.model
 
+    @property
+    def precision(self) -> str:
+        return str(self.backend.loaded.dtype).removeprefix("torch.")
+
     def compute(self, prepared: TorchBatch) -> ScoreMatrix:
         """Forward one batch; on out-of-memory, split it in halves and retry (rows stay in order)."""
         backend = self.backend
@@ -115,11 +119,3 @@ class TorchRunner(SynchronousRunner):
             logger.warning("Out of memory on a batch of %d; retrying as two halves", len(batch))
             halves = split_batch(batch, backend.loaded.tokenizer.pad_token_id)
             return np.concatenate([self.compute(backend.prepare(half)) for half in halves])
-        except Exception as error:
-            eager = backend.loaded.model
-            if self.module is eager or backend.options.compile is True:
-                raise
-            # compile="auto" must never make a run fail that the eager model would finish.
-            torch_compiled.mark_compile_failed(eager, error)
-            self.module = eager
-            return backend.forward(prepared, eager)

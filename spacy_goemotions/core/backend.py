@@ -33,8 +33,8 @@ Contract of a :class:`BatchRunner`:
 - ``compiled``: whether a ``torch.compile``'d module computed the run (reported in ``RunStats``).
 - ``warms_up``: whether the first batch of each new shape pays a compilation, so that
   ``EmotionClassifier.warmup()`` should run representative shapes through it.
-- ``name``: what computed the run, ``"torch"`` or ``"openvino"`` (reported in ``RunStats.backend``;
-  with ``backend="auto"`` it says which one was picked).
+- ``name``: what computed the run, ``"torch"`` or ``"openvino"``, and ``precision``: in what
+  (``"float32"``, ``"bfloat16"``, ``"float16"``, ``"int8"``); reported in ``RunStats.engine``.
 
 A new backend is one more module of :mod:`spacy_goemotions.backends` with a
 ``create_backend(options, loaded)`` function, one more entry in ``backend_registry.BACKENDS``, and its name in
@@ -78,6 +78,9 @@ class BatchRunner(Protocol[PreparedT_contra]):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def precision(self) -> str: ...
 
     def submit(self, prepared: PreparedT_contra, sink: ScoreSink) -> None: ...
 

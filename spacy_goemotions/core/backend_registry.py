@@ -3,9 +3,9 @@
 Described without importing anything heavy, so that options are validated (and a missing package
 named) before torch or OpenVINO load. The interface every implementation follows is :mod:`.backend`.
 
-``backend="auto"`` (the default) is resolved here, per machine, by :func:`resolve_backend_name`: to
-``"torch"`` or ``"openvino"`` when the options or the device decide it, else to ``"auto"`` itself,
-whose implementation (:mod:`spacy_goemotions.backends.auto`) picks per run by the job's size.
+``backend="auto"`` (the default) is resolved here, once per classifier, by :func:`resolve_backend_name`:
+to ``"openvino"`` on a CPU where OpenVINO is installed, else ``"torch"``. The rule reads only the options
+and the machine, so the same call gives the same engine, and the same scores, whatever ran before.
 """
 
 from __future__ import annotations
@@ -39,10 +39,8 @@ class BackendSpec:
 
 
 BACKENDS: dict[str, BackendSpec] = {
-    # Resolved by resolve_backend_name; what is left for the "auto" module is the CPU choice between torch and OpenVINO.
-    "auto": BackendSpec(
-        "auto", "spacy_goemotions.backends.auto", cpu_only=False, dtypes=("auto", "float32", "bfloat16", "float16", "int8")
-    ),
+    # Never built: resolve_backend_name turns it into "torch" or "openvino" before anything loads.
+    "auto": BackendSpec("auto", "", cpu_only=False, dtypes=("auto", "float32", "bfloat16", "float16", "int8")),
     "torch": BackendSpec("torch", "spacy_goemotions.backends.torch_choice"),
     # OpenVINO converts the float32 torch model and compiles it in the precision ``dtype`` asks for.
     "openvino": BackendSpec(
@@ -96,10 +94,15 @@ def check_backend_options(backend: str, *, device: str, dtype: str, compile: boo
 
 
 def resolve_backend_name(backend: str, *, device_type: str, dtype: str, compile: bool | str, packing: bool | None) -> str:
-    """What ``backend`` means on this machine: itself unless it is ``"auto"``; then ``"openvino"`` for
-    an OpenVINO-only dtype, ``"torch"`` where OpenVINO cannot or should not run (a GPU, torch's own
-    ``compile=True`` or ``packing=True``, float16, OpenVINO not installed), else ``"auto"``: the
-    choice by job size of :mod:`spacy_goemotions.backends.auto`.
+    """What ``backend`` means on this machine: itself unless it is ``"auto"``, which is
+
+    - ``"openvino"`` for an OpenVINO-only dtype (``"int8"``), and on a CPU where OpenVINO is installed
+      (1.6x torch's bf16 there; its one-time conversion is cached per machine);
+    - ``"torch"`` everywhere else: GPUs, torch's own ``compile=True`` or ``packing=True``, float16,
+      or OpenVINO not installed.
+
+    A function of the options and the machine only (never of the job's size, the cache's contents or
+    what ran before in the process), so that the same call always runs on the same engine.
 
     Example:
         >>> resolve_backend_name("auto", device_type="cuda", dtype="auto", compile="auto", packing=None)
@@ -111,7 +114,7 @@ def resolve_backend_name(backend: str, *, device_type: str, dtype: str, compile:
         return "openvino"
     if device_type != "cpu" or compile is True or packing is True or dtype not in AUTO_OPENVINO_DTYPES:
         return "torch"
-    return "auto" if importlib.util.find_spec("openvino") is not None else "torch"
+    return "openvino" if importlib.util.find_spec("openvino") is not None else "torch"
 
 
 #: Packages a dtype needs beyond its backend's, with the extra that installs them.

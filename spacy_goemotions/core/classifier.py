@@ -18,6 +18,7 @@ from . import scoring
 from .backend import create_backend
 from .backend_registry import backend_spec, require_backend_package, require_dtype_packages, resolve_backend_name
 from .batching import build_batch
+from .engine import Engine
 from .options import ClassifierOptions, InferenceKwargs, resolve_options
 from .progress import progress_bar
 from .scoring import RunStats, ScoreMatrix, ScoringResult
@@ -75,12 +76,12 @@ class EmotionClassifier:
             raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
         self.progress = progress
         # Fail now, not at the first batch: a device this machine lacks, or a backend's missing package.
-        from .devices import resolve_device, resolve_dtype
+        from .devices import dtype_name, resolve_device, resolve_dtype
 
         options = self.options
         device = resolve_device(options.device)
         #: The backend that runs here: ``options.backend``, with "auto" resolved for this machine (see
-        #: ``backend_registry.resolve_backend_name``); "auto" when the choice is left to each run's size.
+        #: ``backend_registry.resolve_backend_name``): "torch" or "openvino", never "auto".
         self.backend_name = resolve_backend_name(
             options.backend, device_type=device.type, dtype=options.dtype, compile=options.compile, packing=options.packing
         )
@@ -90,11 +91,23 @@ class EmotionClassifier:
 
             require_dtype_packages(options.dtype)
             calibration_texts(options.calibration_texts)  # a missing or too short file is named now
+            precision = "int8"
         else:
-            resolve_dtype(options.dtype, device)
+            precision = dtype_name(resolve_dtype(options.dtype, device))
+        on_cpu = backend_spec(self.backend_name).cpu_only
+        #: What computes this classifier's scores on this machine, decided here, before anything loads or runs.
+        self.engine = Engine(self.backend_name, precision, "cpu" if on_cpu else str(device))
         self._loaded: LoadedModel | None = None
         self._backend: Backend[Any] | None = None
         self._lock = threading.Lock()
+
+    # Pickled as its options: the loaded model, its backend and the lock are rebuilt on the other side, on
+    # first use (spaCy's n_process under spawn, Dask and Ray pickle whatever holds a classifier).
+    def __getstate__(self) -> dict[str, Any]:
+        return {"options": self.options, "progress": self.progress}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(options=state["options"], progress=state["progress"])  # type: ignore[misc]
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.options.to_dict().items() if v != ClassifierOptions.__dataclass_fields__[k].default}
@@ -112,7 +125,7 @@ class EmotionClassifier:
             from .loading import load_model
 
             spec = backend_spec(self.backend_name)
-            device = "cpu" if spec.cpu_only or self.backend_name == "auto" else self.options.device
+            device = "cpu" if spec.cpu_only else self.options.device
             dtype = spec.load_dtype or self.options.dtype
             self._loaded = load_model(self.model_name, self.options.revision, device, dtype, quiet=self.progress is not True)
         return self._loaded
@@ -200,8 +213,8 @@ class EmotionClassifier:
 
         Args:
             for_tokens: the size of the runs to come, in tokens (texts x their average length). With
-                it, ``compile="auto"`` and ``backend="auto"`` decide now as for a run that large, and
-                compile or convert now. None: only ``compile=True`` compiles here.
+                it, a backend that decides by a run's size decides now (none does today). OpenVINO
+                converts or reads its model here in any case; ``compile=True`` compiles here.
 
         The warm-up runs the shape classes a real run meets (one row and several, texts inside and
         beyond the local attention window, with and without padding), so later batches do not recompile.
@@ -244,7 +257,7 @@ class EmotionClassifier:
             TextEncoder(loaded.tokenizer, options),
             self.backend,
             len(loaded.labels),
-            loaded.device.type,
+            str(loaded.device),
             max_tokens=self.effective_max_tokens,
             batch_size=options.batch_size,
             aggregate=options.aggregate,

@@ -56,15 +56,17 @@ class ClassifierOptions:
         device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
         dtype: ``"auto"``, ``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"int8"`` (OpenVINO's
             quantized model: faster on CPU, scores change slightly; see the README).
-        backend: ``"auto"`` (OpenVINO on CPU when it is installed and the job repays converting the
-            model, torch otherwise), ``"torch"``, or ``"openvino"`` (CPU).
+        backend: ``"auto"`` (OpenVINO on a CPU where it is installed, torch elsewhere: decided by the
+            options and the machine alone, never by the job's size or what ran before), ``"torch"``, or
+            ``"openvino"`` (CPU).
         batch_size: most sequences per padded batch (packed batches are bounded by ``max_tokens`` alone).
         max_tokens: token budget per batch (rows x padded length); None picks one per device.
         max_length: most tokens per sequence, special tokens included (ModernBERT takes 8192).
         long_text: ``"truncate"`` longer texts, or ``"chunk"`` them into overlapping windows.
         aggregate: how chunk scores combine into a text's scores, ``"max"`` or ``"mean"``.
         chunk_overlap: tokens shared by consecutive chunks; None: ``max_length // 8`` (64 at 512).
-        compile: ``torch.compile`` the model: ``"auto"`` on CPU in bfloat16 for large runs, True, False.
+        compile: ``torch.compile`` the torch model: True, False; ``"auto"`` (the default) does not compile,
+            so that a run's size never changes its engine (OpenVINO is the fast CPU path).
         prefetch: tokenize and pad ahead on a background thread; None: on for CUDA.
         packing: padding-free batches through flash-attn; None: where it works (CUDA + flash_attn).
         cache_dir: where converted models are kept between processes; ``"off"`` for none; None: the
@@ -86,14 +88,16 @@ class ClassifierOptions:
     revision: str | None = _option(None, "hub revision (branch, tag or commit) to pin")
     device: str = _option("auto", "where the model runs", choices=DEVICE_CHOICES)
     dtype: str = _option("auto", "compute precision (auto: bfloat16 where the hardware has it)", choices=DTYPE_CHOICES)
-    backend: BackendName = _option("auto", "what runs the model: auto (openvino on CPU where it pays), torch, openvino")
+    backend: BackendName = _option(
+        "auto", "what runs the model: auto (openvino on CPU if installed, else torch), torch, openvino"
+    )
     batch_size: int = _option(256, "most sequences per model batch")
     max_tokens: int | None = _option(None, "token budget per batch (default: 4096 on CPU, 65536 on CUDA)")
     max_length: int = _option(512, "most tokens per sequence, special tokens included")
     long_text: LongTextPolicy = _option("truncate", "truncate longer texts, or chunk them into overlapping windows")
     aggregate: Aggregation = _option("max", "how chunk scores combine (with long_text chunk)")
     chunk_overlap: int | None = _option(None, "tokens shared by consecutive chunks (default: max_length // 8)")
-    compile: CompileOption = _option("auto", "torch.compile the model: auto (CPU, bfloat16, large runs), true, false")
+    compile: CompileOption = _option("auto", "torch.compile the torch model: true, false; auto (default) does not compile")
     prefetch: bool | None = _option(None, "tokenize and pad ahead on a thread: auto (on for CUDA), true, false")
     packing: bool | None = _option(None, "padding-free batches via flash-attn: auto (where it works), true, false")
     cache_dir: str | os.PathLike[str] | None = _option(

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .batching import Batch, build_batch, plan_batches, plan_packed_batches, prefetch
+from .engine import Engine
 from .options import Aggregation
 from .text import repair_text
 from .tokenization import TextEncoder, TokenIds
@@ -57,6 +58,15 @@ class RunStats:
     packed: bool = False
     #: What computed the run: "torch" or "openvino" ("" for a run with nothing to score).
     backend: str = ""
+    #: The precision it computed in: "float32", "bfloat16", "float16" or "int8" ("" with nothing to score).
+    precision: str = ""
+    #: The device it ran on ("" with nothing to score).
+    device: str = ""
+
+    @property
+    def engine(self) -> Engine | None:
+        """The :class:`~spacy_goemotions.core.engine.Engine` that computed the run; None when nothing was scored."""
+        return Engine(self.backend, self.precision, self.device) if self.backend else None
 
     @property
     def padding_efficiency(self) -> float:
@@ -137,7 +147,7 @@ class ScoringRun:
         encoder: turns texts into the sequences the model runs.
         backend: computes batches (see :mod:`spacy_goemotions.backends.base`).
         labels: how many score columns the model has.
-        device_type: ``"cpu"``, ``"cuda"`` or ``"mps"``: picks the default budget and the CPU batch rules.
+        device_type: ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``) or ``"mps"``: picks the CPU batch rules; recorded in ``RunStats``.
         max_tokens, batch_size, aggregate, prefetch: the options of the same names; ``max_tokens`` is
             already the budget in force (at least one whole sequence).
     """
@@ -158,6 +168,7 @@ class ScoringRun:
         self.backend = backend
         self.n_labels = n_labels
         self.on_cpu = device_type == "cpu"
+        self.device_name = device_type
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.aggregate = aggregate
@@ -196,7 +207,8 @@ class ScoringRun:
                 runner.wait()
                 self._finish_window(current, output, stats)
         stats.compiled = runner is not None and runner.compiled
-        stats.backend = runner.name if runner is not None else ""
+        if runner is not None:
+            stats.backend, stats.precision, stats.device = runner.name, runner.precision, self.device_name
         stats.packed = self.packed
 
     def _prepare_window(self, window: Sequence[str | None], offset: int, stats: RunStats) -> Window:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..core.engine import Engine
 from ..errors import ConfigurationError
 from .atomic import write_atomic
 from .formats import OutputPaths
@@ -85,11 +86,31 @@ def load_checkpoint(paths: OutputPaths, expected: dict[str, Any], resume: bool) 
             f"or delete it and {str(paths.partial)!r} / {str(paths.parts)!r} to start over.",
             options=("resume",),
         )
-    found = differences(state.get("fingerprint", {}), expected)
+    check_same_run(state.get("fingerprint", {}), expected, what="the output", delete=str(paths.checkpoint))
+    return state
+
+
+def check_same_run(old: dict[str, Any], new: dict[str, Any], *, what: str, delete: str) -> None:
+    """Refuse to resume a run whose fingerprint differs from the interrupted one's: ``what`` would mix two runs.
+
+    A different engine (backend, precision or device: see :mod:`spacy_goemotions.core.engine`) gets its own
+    message with the options that select the interrupted run's engine again.
+
+    Raises:
+        ConfigurationError: naming every difference, and how to continue or start over (``delete``).
+    """
+    was, now = old.get("options", {}).get("engine"), new.get("options", {}).get("engine")
+    if was is not None and was != now:
+        engine = Engine.parse(was)
+        raise ConfigurationError(
+            f"Cannot resume: the interrupted run was scored by {engine.describe()}, this one would be scored by "
+            f"{Engine.parse(now).describe() if now else now!r}, and {what} would mix scores of two engines. Pass "
+            f"{engine.options_hint()} to continue with the same engine, or delete {delete!r} to start over.",
+            options=("backend", "dtype", "device"),
+        )
+    found = differences(old, new)
     if found:
         raise ConfigurationError(
-            "Cannot resume: the input file or the options differ from the interrupted run's, so the output would mix two "
-            f"runs. Differences: {'; '.join(found)}. Run with the same input and options, or delete "
-            f"{str(paths.checkpoint)!r} to start over."
+            f"Cannot resume: the input or the options differ from the interrupted run's, so {what} would mix two "
+            f"runs. Differences: {'; '.join(found)}. Run with the same input and options, or delete {delete!r} to start over."
         )
-    return state

@@ -26,7 +26,7 @@ from .._version import __version__
 from ..core.progress import progress_bar
 from ..errors import ConfigurationError
 from .atomic import write_atomic
-from .checkpoint import differences, read_state_file
+from .checkpoint import check_same_run, read_state_file
 from .formats import STDIO, FileFormat, output_paths
 from .parts import Part, PartSet, PartSurvey
 from .summary import BatchCounts, BatchSummary, Interrupted
@@ -150,13 +150,7 @@ class FolderRun:
         fingerprint = self.fingerprint(options)
         completed: dict[str, dict[str, int]] = {}
         if self.state is not None:
-            found = differences(self.state.get("fingerprint", {}), fingerprint)
-            if found:
-                raise ConfigurationError(
-                    "Cannot resume: the input files or the options differ from the interrupted run's, so the output folder "
-                    f"would mix two runs. Differences: {'; '.join(found)}. Run with the same input and options, or delete "
-                    f"{str(self.run_file)!r} to start over."
-                )
+            check_same_run(self.state.get("fingerprint", {}), fingerprint, what="the output folder", delete=str(self.run_file))
             completed = dict(self.state.get("completed", {}))
         counts = BatchCounts()
         for done in completed.values():

@@ -294,7 +294,6 @@ def _options(
     job: FileJob, classifier: EmotionClassifier, table: TableOptions, labels: list[str], layout: TableLayout
 ) -> dict[str, Any]:
     """Everything that shapes the output bytes, for the fingerprint a resumed run must match."""
-    loaded = classifier.loaded
     in_format, in_gz, out_format, out_gz = job.formats
     return {
         "text_column": job.text_column,
@@ -309,9 +308,10 @@ def _options(
         "policy": layout.policy.to_dict(),
         "labels": labels,
         "taxonomies": layout.describe()["taxonomies"],
-        **classifier.options.to_dict(),
-        "device": str(loaded.device),
-        "dtype": str(loaded.dtype),
+        # The engine that scores, not the options that chose it: backend="auto" and backend="openvino" on
+        # this CPU are the same run, while the same options on a machine without OpenVINO are not.
+        **{key: value for key, value in classifier.options.to_dict().items() if key not in ("backend", "dtype", "device")},
+        "engine": str(classifier.engine),
         "floats": float_strings_backend(),
     }
 

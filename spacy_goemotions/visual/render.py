@@ -69,8 +69,9 @@ def render(
     for view, caption in zip(views, captions if captions is not None else [None] * len(views), strict=True):
         view.caption = caption
     meta = [f"{len(views)} text{'s' if len(views) != 1 else ''}"]
-    if scorer.used:
+    if scorer.used:  # what scored the texts scored here (a Doc keeps its pipeline's scores)
         meta.append(f"model {scorer.options.model_name}")
+        meta.append(f"engine {scorer.classifier.engine.describe()}")
     if scorer.selections:
         meta.append(f"threshold {threshold}" + (f", top {top_k}" if top_k else ""))
     body = _body(views, bars, summary, title, " · ".join(meta))

@@ -198,6 +198,9 @@ class EmotionComponent(Pipe):
             "top_k": self.policy.top_k,
             "policy": self.policy.to_dict(),
             "labels": list(self.labels),
+            # What scored with this pipeline on the machine that saved it (a record: where it loads, its own
+            # machine decides again, by the same rule).
+            "engine": self._classifier.engine.to_dict(),
             "write_cats": self.write_cats,
             "per_sentence": self.per_sentence,
             "save_weights": self.save_weights,
