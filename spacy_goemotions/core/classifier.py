@@ -76,7 +76,7 @@ class EmotionClassifier:
             raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
         self.progress = progress
         # Fail now, not at the first batch: a device this machine lacks, or a backend's missing package.
-        from .devices import dtype_name, resolve_device, resolve_dtype
+        from .devices import dtype_name, resolve_device, resolve_dtype, torch_cpu
 
         options = self.options
         device = resolve_device(options.device)
@@ -86,6 +86,8 @@ class EmotionClassifier:
             options.backend, device_type=device.type, dtype=options.dtype, compile=options.compile, packing=options.packing
         )
         require_backend_package(self.backend_name)
+        if backend_spec(self.backend_name).cpu_only:  # OpenVINO runs on the CPU, whatever device="auto" finds
+            device = torch_cpu()
         if options.dtype == "int8":
             from .calibration import calibration_texts
 
@@ -94,9 +96,8 @@ class EmotionClassifier:
             precision = "int8"
         else:
             precision = dtype_name(resolve_dtype(options.dtype, device))
-        on_cpu = backend_spec(self.backend_name).cpu_only
         #: What computes this classifier's scores on this machine, decided here, before anything loads or runs.
-        self.engine = Engine(self.backend_name, precision, "cpu" if on_cpu else str(device))
+        self.engine = Engine(self.backend_name, precision, str(device))
         self._loaded: LoadedModel | None = None
         self._backend: Backend[Any] | None = None
         self._lock = threading.Lock()

@@ -70,6 +70,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def torch_cpu() -> torch.device:
+    """``torch.device("cpu")`` (torch imported here, on first use)."""
+    import torch
+
+    return torch.device("cpu")
+
+
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
     """Pick the compute dtype.
 
