@@ -1,12 +1,42 @@
 """Exception types. Every message says what was wrong and how to fix it, in the library's own terms.
 
-An error about options names them in ``options`` (library parameter names, such as ``"prefix"``),
-so that an interface with other spellings can add its own: the command line adds its flags.
+An error about options says what is wrong as fields besides its message, so that an interface with
+other spellings can say it in its own terms (the command line says ``chunk_rows=10000`` as
+``--chunk-rows 10000``, see :mod:`spacy_goemotions.cli`):
+
+- ``options``: the names of the options the message is about, as the library spells them (``"prefix"``);
+- ``value``: the bad value given (of the first option), where the error is about one value;
+- ``example``: right values of the options, ``{"chunk_rows": 10000}``, where the message shows one.
+
+A message names an option as its first word (``chunk_rows must be ...``), as a keyword (``prefix=``) or
+as an assignment of a Python literal (``chunk_rows=10000``, ``prefix='emo_'``, ``resume=True``), and
+never as a command-line flag.
+
+Example:
+    >>> error = ConfigurationError(
+    ...     "chunk_rows must be an integer >= 1, got 0. Example: chunk_rows=10000",
+    ...     options=("chunk_rows",), value=0, example={"chunk_rows": 10000},
+    ... )
+    >>> error.options, error.value, error.example
+    (('chunk_rows',), 0, {'chunk_rows': 10000})
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _rebuild(cls: type[GoEmotionsError], message: str, state: dict[str, Any]) -> GoEmotionsError:
+    """Unpickle an error whatever its constructor's arguments (they are not all ``(message)``)."""
+    # Created by the built-in base whose layout the instance has (OSError's for InputNotFoundError, whose MRO
+    # puts ValueError first): another base's __new__ refuses it.
+    builtins = [base for base in cls.__mro__ if base.__module__ == "builtins" and issubclass(base, BaseException)]
+    solid: type[BaseException] = max(builtins, key=lambda base: base.__basicsize__)
+    error = solid.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class GoEmotionsError(Exception):
@@ -14,11 +44,26 @@ class GoEmotionsError(Exception):
 
     Attributes:
         options: the names of the options the message is about (may be empty).
+        value: the bad value of ``options[0]`` when the error is about one value given, else None.
+        example: right values of the options, ``{option: value}``, as the message's example shows them (may be empty).
     """
 
-    def __init__(self, message: str = "", *, options: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        options: Sequence[str] = (),
+        value: Any = None,
+        example: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.options = tuple(options)
+        self.value = value
+        self.example: dict[str, Any] = dict(example or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (Spark, Dask and Ray workers, spawn): keep the type and the fields.
+        return _rebuild, (type(self), str(self), dict(self.__dict__))
 
 
 class ConfigurationError(GoEmotionsError, ValueError):
@@ -31,6 +76,10 @@ class ModelLoadError(GoEmotionsError, OSError):
 
 class InputError(GoEmotionsError, ValueError):
     """An input file cannot be read as the format it claims (no header, a missing column...)."""
+
+
+class InputNotFoundError(InputError, FileNotFoundError):
+    """The input names nothing to read: no such file, an empty folder, a glob that matches no file."""
 
 
 class BadLineError(InputError):

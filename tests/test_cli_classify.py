@@ -183,9 +183,9 @@ def test_columns_prefix_threshold_and_top_k(tmp_path: Path, tiny_model: str, clf
         (["--text-column", "body"], "column(s) ['body'] not found"),
         (["--text-column", "text", "--keep-columns", "id,nope"], "['nope'] not found"),
         (["--text-column", "text", "--keep-columns", "joy"], "would appear twice"),
-        (["--text-column", "text", "--threshold", "1.5"], "must be in [0, 1]"),
-        (["--text-column", "text", "--threshold", "no_such_preset"], "Unknown threshold preset"),
-        (["--text-column", "text", "--chunk-rows", "0"], "chunk_rows must be an integer >= 1"),
+        (["--text-column", "text", "--threshold", "1.5"], "argument --threshold: must be a number in [0, 1]"),
+        (["--text-column", "text", "--threshold", "no_such_preset"], "--threshold: expected a number in [0, 1], a preset"),
+        (["--text-column", "text", "--chunk-rows", "0"], "error: --chunk-rows must be an integer >= 1"),
         (["--text-column", "text", "--format", "jsonl", "--resume", "-o", "-"], "cannot be resumed"),
     ],
 )

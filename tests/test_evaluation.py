@@ -433,10 +433,10 @@ def test_tune_thresholds_command_writes_a_loadable_file(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--threshold", "1.5"], r"must be in \[0, 1\], got 1.5"),
+        (["--threshold", "1.5"], r"argument --threshold: must be a number in \[0, 1\] \(scores are probabilities\), got 1.5"),
         (["--predictions-out", "x.parquet"], "--predictions-out must end in .csv or .jsonl"),
-        (["--limit", "0"], "--limit must be an integer >= 1"),
-        (["--threshold", "nope"], "Unknown threshold preset 'nope'"),
+        (["--limit", "0"], "argument --limit: must be an integer >= 1, got '0'"),
+        (["--threshold", "nope"], r"argument --threshold: expected a number in \[0, 1\], a preset \(model_card, tuned\)"),
     ],
 )
 def test_evaluate_errors_are_one_line_messages(
@@ -452,7 +452,7 @@ def test_evaluate_reports_the_bad_line_of_the_data(tiny_model: str, tmp_path: Pa
     data = tmp_path / "bad.jsonl"
     data.write_text('{"text": "a", "labels": ["joy"]}\n{"text": "b", "labels": ["joyful"]}\n')
     code, _, err = _run_cli(["evaluate", "--data", str(data), "--model", tiny_model], capsys)
-    assert code == 2 and "bad.jsonl, line 2: unknown label 'joyful'" in err
+    assert code == 1 and "bad.jsonl, line 2: unknown label 'joyful'" in err  # bad data: exit code 1
 
 
 def test_plot_writes_a_png(tiny_model: str, labelled: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -475,7 +475,7 @@ def test_plot_without_matplotlib_names_the_extra(
         require_matplotlib()
     assert (info.value.package, info.value.extra) == ("matplotlib", "plot")
     code, _, err = _run_cli(["evaluate", "--data", str(labelled["path"]), "--model", tiny_model, "--plot", "x.png"], capsys)
-    assert code == 2 and "spacy-goemotions[plot]" in err and "Scored" not in err  # fails before scoring
+    assert code == 4 and "spacy-goemotions[plot]" in err and "Scored" not in err  # fails before scoring
 
 
 # --- spaCy -------------------------------------------------------------------------------------

@@ -15,10 +15,8 @@ from spacy.language import Language
 
 from spacy_goemotions import ClassifierOptions, ConfigurationError, EmotionClassifier, get_classifier
 from spacy_goemotions.cli import build_parser
-from spacy_goemotions.cli.options import command_line_message
 from spacy_goemotions.core.options import ClassifierKwargs, option_fields, resolve_options
 from spacy_goemotions.core.table import ClassifyKwargs, TableKwargs, TableOptions, split_classify_kwargs
-from spacy_goemotions.errors import GoEmotionsError
 from spacy_goemotions.integrations.spacy import DEFAULT_CONFIG
 
 FIELDS = [field.name for field in option_fields()]
@@ -179,25 +177,3 @@ def test_unknown_names_are_a_type_error_with_the_closest_option(tiny_model: str)
         pd.DataFrame({"text": ["a"]}).emotions.classify("text", model=tiny_model, thresold=0.3)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="options must be a ClassifierOptions"):
         resolve_options({"batch_size": 3})  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("message", "options", "expected"),
-    [
-        ("Pass prefix= (e.g. prefix='emo_') and/or labels_column=.", ("prefix", "labels_column"),
-         "Pass --prefix (e.g. --prefix emo_) and/or --labels-column."),
-        ("Example: chunk_rows=10000", ("chunk_rows",), "Example: --chunk-rows 10000"),
-        ("Pass resume=True to continue it", ("resume",), "Pass --resume to continue it"),
-        ("keep_columns=None (every column) takes the keys", ("keep_columns",), "--all-columns (every column) takes the keys"),
-        ("or pass the format, e.g. output_format='csv'.", ("output_format",), "or pass the format, e.g. --format csv."),
-        ("batch_size must be an integer >= 1. Example: batch_size=256", ("batch_size",),
-         "batch_size must be an integer >= 1. Example: --batch-size 256"),
-        ("prefix=x stays when the error names no option", (), "prefix=x stays when the error names no option"),
-    ],
-)  # fmt: skip
-def test_the_command_line_says_library_options_as_its_flags(message: str, options: tuple[str, ...], expected: str) -> None:
-    from spacy_goemotions.cli.classify import ALIASES
-
-    parser = build_parser()
-    classify = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["classify"]
-    assert command_line_message(GoEmotionsError(message, options=options), classify, ALIASES) == expected

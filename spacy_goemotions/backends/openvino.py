@@ -77,6 +77,8 @@ class OpenVinoBackend:
                 f"OpenVINO could not convert or compile {self.loaded.source} ({type(error).__name__}: {error}). "
                 "Run it with torch instead: backend='torch'.",
                 options=("backend",),
+                value="openvino",
+                example={"backend": "torch"},
             ) from error
         with module.async_run() as run:
             yield OpenVinoRunner(module, run)

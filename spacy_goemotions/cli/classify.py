@@ -1,41 +1,29 @@
 """``spacy-goemotions classify``: score a text column of a file of any size, resumably.
 
 A thin argparse layer over :func:`spacy_goemotions.files.classify_file`: it parses flags into a
-:class:`~spacy_goemotions.files.FileJob`, the classifier options and the table options, turns Ctrl-C
-(SIGINT) and SIGTERM into "stop after the current chunk", and prints the summary and, when stopped,
-the command that resumes.
+:class:`~spacy_goemotions.files.FileJob`, the classifier options and the table options, stops after the
+current chunk on Ctrl-C (SIGINT) or SIGTERM (:mod:`.stopping`), and prints the summary and, when stopped
+or stopped by a bad line, the command that resumes. Errors go to :func:`spacy_goemotions.cli.main`.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import Any
 
-from ..errors import BadLineError, GoEmotionsError, InputError
-from ..files.formats import FORMATS
+from ..errors import BadLineError
+from ..files.formats import FORMATS, STDIO
+from ..files.part_outputs import is_folder_output
 from ..files.run import DEFAULT_CHUNK_ROWS, FileJob, classify_file
 from ..files.summary import BatchSummary, Interrupted
-from .options import (
-    add_classifier_arguments,
-    add_group_arguments,
-    add_policy_arguments,
-    classifier_options,
-    command_line_message,
-    print_error,
-    table_options,
-)
+from .options import add_classifier_arguments, add_group_arguments, add_policy_arguments, classifier_options, table_options
 
 EXAMPLE = "spacy-goemotions classify comments.csv.gz -o scored.parquet --text-column body --id-column id"
 FOLDER_EXAMPLE = "spacy-goemotions classify 'spark-out/**/*.parquet' -o scored/ --text-column body --all-columns"
-#: Library spellings that the command line says with a flag of its own.
-ALIASES = {"keep_columns=None": "--all-columns"}
+#: Library option values that the command line says with a flag of its own (see :class:`.options.Flags`).
+OPTION_ALIASES: dict[str, dict[Any, str]] = {"keep_columns": {None: "--all-columns"}}
 #: Flags that never go into the printed resume command (it adds --resume itself).
 _NOT_RESUMED = {"help", "input", "output", "resume", "func"}
 
@@ -83,7 +71,7 @@ def add_parser(subparsers: Any) -> None:
     add_policy_arguments(labels)
     add_group_arguments(labels, "also add each text's emotion groups")
     add_classifier_arguments(parser.add_argument_group("model and inference"))
-    parser.set_defaults(func=lambda args: run(args, parser))
+    parser.set_defaults(func=run, stops_between_steps=True, advice=advice, option_aliases=OPTION_ALIASES)
 
 
 def resume_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
@@ -101,42 +89,6 @@ def resume_command(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         else:  # a repeatable flag (--taxonomy) once per value
             words += [part for item in (value if isinstance(value, list) else [value]) for part in (flag, str(item))]
     return shlex.join([*words, "--resume"])
-
-
-class _StopRequest:
-    """SIGINT/SIGTERM handler: the first signal asks the run to stop after the current chunk; a
-    second SIGINT stops at once (the last checkpoint is kept either way)."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal = signum
-        print(
-            f"\n{signal.Signals(signum).name}: stopping after the current chunk (Ctrl-C again to stop now; "
-            "finished chunks are kept).",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def requested(self) -> bool:
-        return self.signal is not None
-
-
-@contextmanager
-def _signals_stop(stop: _StopRequest) -> Iterator[None]:
-    """Install ``stop`` for SIGINT and SIGTERM while the run lasts (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _summary_line(summary: BatchSummary) -> str:
@@ -179,60 +131,42 @@ def _job(args: argparse.Namespace) -> FileJob:
     )
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Run the command; returns the exit code (0 done, 1 bad input, 2 bad options, 130/143 stopped)."""
+def run(args: argparse.Namespace) -> int:
+    """Run the command: score the file, then print the summary on stderr."""
     from ..core.classifier import EmotionClassifier
 
-    stop = _StopRequest()
-    try:
-        job = _job(args)
-        classifier = EmotionClassifier(options=classifier_options(args), progress=False)
-        table = table_options(args)
-        with _signals_stop(stop):
-            summary = classify_file(
-                job,
-                classifier=classifier,
-                table=table,
-                resume=args.resume,
-                progress=False if args.no_progress else None,
-                should_stop=stop.requested,
-            )
-    except Interrupted as interrupted:
-        print(_summary_line(interrupted.summary), file=sys.stderr)
-        if interrupted.resumable:
-            written = "the finished parts' outputs are written" if job.output_dir else "the output is not written yet"
-            print(
-                f"Stopped after {interrupted.summary.counts.rows_out:,} rows; {written}. "
-                f"Resume with:\n  {resume_command(args, parser)}",
-                file=sys.stderr,
-                flush=True,
-            )
-        return 128 + (stop.signal or signal.SIGINT)
-    except KeyboardInterrupt:
-        print(
-            "\nStopped at once. Resume from the last finished chunk with:\n  " + resume_command(args, parser),
-            file=sys.stderr,
-            flush=True,
-        )
-        return 130
-    except BadLineError as error:
-        print_error("classify", str(error))
-        print(
-            "Fix the line, or skip malformed lines and count them with --on-bad-lines skip. Rows before it are kept: "
-            f"add --on-bad-lines skip --resume to continue from the last finished chunk:\n  "
-            f"{resume_command(args, parser)} --on-bad-lines skip",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 1
-    except InputError as error:
-        print_error("classify", command_line_message(error, parser, ALIASES))
-        return 1
-    except GoEmotionsError as error:  # options: threshold, model, device, columns, formats, checkpoint
-        print_error("classify", command_line_message(error, parser, ALIASES))
-        return 2
-    except OSError as error:  # disk full, permissions, ...: the checkpoint of the last chunk is kept
-        print_error("classify", str(error))
-        return 1
+    job = _job(args)
+    classifier = EmotionClassifier(options=classifier_options(args), progress=False)
+    summary = classify_file(
+        job,
+        classifier=classifier,
+        table=table_options(args),
+        resume=args.resume,
+        progress=False if args.no_progress else None,
+        should_stop=args.should_stop,
+    )
     print(_summary_line(summary), file=sys.stderr, flush=True)
     return 0
+
+
+def advice(args: argparse.Namespace, parser: argparse.ArgumentParser, error: BaseException) -> str | None:
+    """What to do after a stop or a bad line: the command that resumes from the last finished chunk."""
+    if isinstance(error, Interrupted):
+        if not error.resumable:
+            return _summary_line(error.summary)
+        written = "the finished parts' outputs are written" if is_folder_output(args.output) else "the output is not written yet"
+        return (
+            f"{_summary_line(error.summary)}\nStopped after {error.summary.counts.rows_out:,} rows; {written}. "
+            f"Resume with:\n  {resume_command(args, parser)}"
+        )
+    if isinstance(error, KeyboardInterrupt):
+        if STDIO in (args.input, args.output):
+            return "Stopped at once; stdin/stdout runs cannot be resumed."
+        return f"Stopped at once. Resume from the last finished chunk with:\n  {resume_command(args, parser)}"
+    if isinstance(error, BadLineError):
+        return (
+            "Fix the line, or skip malformed lines and count them with --on-bad-lines skip. Rows before it are kept: "
+            f"add --on-bad-lines skip --resume to continue from the last finished chunk:\n  "
+            f"{resume_command(args, parser)} --on-bad-lines skip"
+        )
+    return None

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, GoEmotionsError
-from .options import check_limit, print_error
+from ..errors import ConfigurationError
+from .options import positive_int
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,23 +26,15 @@ def add_parser(subparsers: Any) -> None:
     convert.add_argument("--text-column", default="text")
     convert.add_argument("--labels-column", default="labels")
     convert.add_argument("--id-column", default="id")
-    convert.add_argument("--limit", type=int, default=None, help="convert only the first N rows")
-    convert.set_defaults(func=run_convert, command_name="convert")
+    convert.add_argument("--limit", type=positive_int, default=None, metavar="N", help="convert only the first N rows")
+    convert.set_defaults(func=run_convert)
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    """Write one ``.spacy`` file per input; exit code 2 for bad options or data."""
-    try:
-        return _convert(args)
-    except GoEmotionsError as error:
-        print_error("convert", str(error))
-        return 2
-
-
-def _convert(args: argparse.Namespace) -> int:
+    """Write one ``.spacy`` file per input."""
     from ..evaluation.conversion import convert_to_docbin
 
-    check_limit(args.limit)
+    _check_lang(args.lang)
     output = Path(args.output)
     if output.suffix == ".spacy":
         if len(args.input) > 1:
@@ -68,3 +60,13 @@ def _convert(args: argparse.Namespace) -> int:
         )
         print(f"Wrote {count} docs to {target}", file=sys.stderr)
     return 0
+
+
+def _check_lang(lang: str) -> None:
+    """``--lang`` must name a language spaCy has, before any input is read."""
+    import spacy.util
+
+    try:
+        spacy.util.get_lang_class(lang)
+    except ImportError as error:  # spaCy's way of saying "no such language"
+        raise ConfigurationError(f"--lang {lang!r} is no language spaCy knows ({error}). Example: --lang en") from error

@@ -12,26 +12,23 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ConfigurationError, GoEmotionsError
+from ..errors import ConfigurationError, InputError
 from ..labels import GOEMOTIONS_LABELS
 from .options import (
     add_classifier_arguments,
     add_group_arguments,
     add_policy_arguments,
-    check_limit,
     classifier_options,
-    command_line_message,
-    print_error,
+    positive_int,
     taxonomy_names,
 )
 
@@ -48,7 +45,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--text-column", default="text", help="CSV column / JSONL key of the text (default: text)")
     group.add_argument("--labels-column", default="labels", help="CSV column / JSONL key of the labels (default: labels)")
     group.add_argument("--id-column", default="id", help="CSV column / JSONL key of the id (default: id; else the row number)")
-    group.add_argument("--limit", type=int, default=None, help="use only the first N rows (quick runs)")
+    group.add_argument("--limit", type=positive_int, default=None, metavar="N", help="use only the first N rows (quick runs)")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -79,7 +76,7 @@ def add_parser(subparsers: Any) -> None:
         "--plot", default=None, metavar="FILE.png", help="bar chart of per-label F1 per policy (needs the plot extra)"
     )
     add_classifier_arguments(evaluate.add_argument_group("model and inference"))
-    evaluate.set_defaults(func=run_evaluate, command_name="evaluate", parser=evaluate)
+    evaluate.set_defaults(func=run_evaluate)
 
     tune = subparsers.add_parser(
         "tune-thresholds",
@@ -91,21 +88,7 @@ def add_parser(subparsers: Any) -> None:
     tune.add_argument("-o", "--output", required=True, metavar="FILE", help="thresholds JSON to write")
     tune.add_argument("--taxonomy", metavar="NAME", help="tune the thresholds of this taxonomy's groups instead of the labels")
     add_classifier_arguments(tune.add_argument_group("model and inference"))
-    tune.set_defaults(func=run_tune_thresholds, command_name="tune-thresholds", parser=tune)
-
-
-def _reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Our own errors (bad input, bad options) end as one message and exit code 2, not a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return func(args)
-        except GoEmotionsError as error:
-            print_error(args.command_name, command_line_message(error, args.parser))
-            return 2
-
-    return wrapper
+    tune.set_defaults(func=run_tune_thresholds)
 
 
 def _classifier(args: argparse.Namespace) -> Any:
@@ -128,27 +111,18 @@ def _read(args: argparse.Namespace, model_labels: Sequence[str]) -> tuple[Any, n
 
         data = LabelledData(data.texts[: args.limit], data.ids[: args.limit], data.gold[: args.limit], data.labels)
     if not len(data):
-        raise ConfigurationError(f"{args.data!r} has no rows to evaluate")
+        raise InputError(f"{args.data!r} has no rows to evaluate")
     return data, data.select_labels(model_labels)
-
-
-def _precision(classifier: Any, backend: str) -> str:
-    """What computed the scores: the backend and its precision (OpenVINO's is not the loaded weights' dtype)."""
-    if backend != "openvino":
-        return f"{backend}, {str(classifier.loaded.dtype).removeprefix('torch.')}"
-    from ..backends.openvino import precision_of
-
-    dtype = classifier.options.dtype
-    return f"openvino, {'int8 + ' if dtype == 'int8' else ''}{precision_of(dtype)}"
 
 
 def _score(classifier: Any, texts: list[str]) -> npt.NDArray[np.float32]:
     result = classifier.run(texts)
     stats = result.stats
     rate = stats.rows / stats.seconds if stats.seconds else float("inf")
+    engine = stats.engine  # what computed the scores, as the run recorded it (None: every text was missing)
     print(
         f"Scored {stats.rows} texts in {stats.seconds:.1f}s ({rate:.0f} texts/s) with {classifier.model_name} "
-        f"on {classifier.loaded.device} ({_precision(classifier, stats.backend)})",
+        f"({engine.describe() if engine is not None else 'nothing to score'})",
         file=sys.stderr,
     )
     scores: npt.NDArray[np.float32] = result.scores
@@ -230,11 +204,10 @@ def _tables(args: argparse.Namespace, classifier: Any, scores: Any, gold: Any) -
     ]
 
 
-@_reports_errors
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Print (or write) the tables; every option that can fail is checked before the scoring run."""
     from ..evaluation.metrics import format_tables
 
-    check_limit(args.limit)
     # Check every option that can fail before the (long) scoring run.
     if args.predictions_out and Path(args.predictions_out).suffix.lower() not in PREDICTION_FORMATS:
         raise ConfigurationError(f"--predictions-out must end in {' or '.join(PREDICTION_FORMATS)}, got {args.predictions_out!r}")
@@ -277,12 +250,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-@_reports_errors
 def run_tune_thresholds(args: argparse.Namespace) -> int:
+    """Write the tuned thresholds' JSON and print them as a table."""
     from ..core.taxonomies import load_taxonomy
     from ..evaluation.tuning import tune_thresholds
 
-    check_limit(args.limit)
     classifier = _classifier(args)
     labels = classifier.labels
     taxonomy = load_taxonomy(args.taxonomy, labels) if args.taxonomy else None  # before the scoring run

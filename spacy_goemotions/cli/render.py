@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, GoEmotionsError, InputError
 from ..files.atomic import write_atomic
 from ..files.formats import FORMATS, detect_format
 from ..files.run import open_reader
-from .options import add_classifier_arguments, add_policy_arguments, classifier_options, command_line_message, print_error
+from .options import add_classifier_arguments, add_policy_arguments, classifier_options, positive_int
 
 EXAMPLE = "spacy-goemotions render comments.csv --text-column body -o report.html --limit 50 --explain"
 
@@ -35,21 +34,21 @@ def add_parser(subparsers: Any) -> None:
     page.add_argument("--text-column", required=True, metavar="COL", help="the column holding the texts")
     page.add_argument("--id-column", metavar="ID", help="a column whose value captions each text (default: the row number)")
     page.add_argument("--input-format", choices=FORMATS, help="input format (default: from INPUT's extension)")
-    page.add_argument("--limit", type=int, default=100, metavar="N", help="render the first N rows (default: 100)")
+    page.add_argument("--limit", type=positive_int, default=100, metavar="N", help="render the first N rows (default: 100)")
     page.add_argument(
         "--explain", action="store_true", help="colour each word by its attribution (a text of n words costs n + 1)"
     )
-    page.add_argument("--bars", type=int, default=5, metavar="K", help="the K highest scores shown per text (default: 5)")
+    page.add_argument(
+        "--bars", type=positive_int, default=5, metavar="K", help="the K highest scores shown per text (default: 5)"
+    )
     page.add_argument("--title", default=None, help="the page's title (default: the input's file name)")
     add_policy_arguments(parser.add_argument_group("labels"))
     add_classifier_arguments(parser.add_argument_group("model and inference"))
-    parser.set_defaults(func=lambda args: run(args, parser))
+    parser.set_defaults(func=run)
 
 
 def _rows(args: argparse.Namespace) -> tuple[list[str | None], list[str]]:
     """The first ``--limit`` texts of the input and their captions."""
-    if args.limit < 1:
-        raise ConfigurationError(f"--limit must be an integer >= 1, got {args.limit}. Example: --limit 100")
     fmt, gz = detect_format(args.input, args.input_format, option="input_format")
     keep = [args.id_column] if args.id_column else []
     reader = open_reader(args.input, fmt, gz, text_column=args.text_column, keep=keep, required=keep, on_bad_lines="skip")
@@ -66,33 +65,26 @@ def _rows(args: argparse.Namespace) -> tuple[list[str | None], list[str]]:
     return chunk.texts, [f"row {n + 1}" for n in range(len(chunk.texts))]
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Write the report; exit code 0 done, 1 bad input, 2 bad options."""
+def run(args: argparse.Namespace) -> int:
+    """Write the report."""
     from ..visual import render
 
-    try:
-        texts, captions = _rows(args)
-        options = classifier_options(args)
-        html = render(
-            texts,
-            threshold=args.threshold,
-            top_k=args.top_k,
-            bars=args.bars,
-            explain=args.explain,
-            summary=True,
-            captions=captions,
-            title=args.title or Path(args.input).name,
-            page=True,
-            jupyter=False,
-            options=options,
-        )
-    except GoEmotionsError as error:
-        print_error("render", command_line_message(error, parser))
-        return 1 if isinstance(error, InputError) else 2
-    except ValueError as error:  # bars, captions
-        print_error("render", str(error))
-        return 2
-    assert html is not None
+    options = classifier_options(args)  # bad options fail before the input is read
+    texts, captions = _rows(args)
+    html = render(
+        texts,
+        threshold=args.threshold,
+        top_k=args.top_k,
+        bars=args.bars,
+        explain=args.explain,
+        summary=True,
+        captions=captions,
+        title=args.title or Path(args.input).name,
+        page=True,
+        jupyter=False,
+        options=options,
+    )
+    assert html is not None  # page=True, jupyter=False: the page is returned
     write_atomic(Path(args.output), html.encode("utf-8"))
     print(f"Wrote {args.output}: {len(texts)} texts{' with explanations' if args.explain else ''}.", file=sys.stderr)
     return 0

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, GoEmotionsError
+from ..errors import ConfigurationError, InputError, InputNotFoundError
 from ..files.formats import FORMATS, detect_format
-from .options import command_line_message, print_error, taxonomy_names
+from .options import taxonomy_names
 
 EXAMPLE = "spacy-goemotions summarize scored.parquet --by created --freq W -o weekly.csv --plot weekly.png"
 
@@ -37,45 +37,47 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--taxonomy", action="append", metavar="NAME", help="the taxonomies to summarize (default: those found)")
     parser.add_argument("--plot", metavar="FILE.png", help="chart the shares (over time with --freq); needs the plot extra")
     parser.add_argument("--heatmap", metavar="FILE.png", help="chart how often two emotions are on together (plot extra)")
-    parser.set_defaults(func=lambda args: run(args, parser))
+    parser.set_defaults(func=run)
 
 
 def read_scored(path: str, input_format: str | None) -> Any:
-    """The scored file as a DataFrame (every column as written; list columns as the format stores them)."""
+    """The scored file as a DataFrame (every column as written; list columns as the format stores them).
+
+    Raises:
+        InputNotFoundError: for a path that is no file.
+        InputError: for a file that cannot be read as its format.
+    """
     import pandas as pd
 
     fmt, _ = detect_format(path, input_format, option="input_format")
-    if fmt == "parquet":
-        return pd.read_parquet(path)
-    if fmt == "jsonl":
-        return pd.read_json(path, lines=True, dtype=False)
-    return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", keep_default_na=False, na_values=[""])
+    if not Path(path).is_file():
+        raise InputNotFoundError(f"Input file {path!r} does not exist (or is not a file).")
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        if fmt == "jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", keep_default_na=False, na_values=[""])
+    except ValueError as error:  # pandas' and pyarrow's parse errors, bad UTF-8: all ValueErrors
+        raise InputError(f"{path}: cannot be read as {fmt.upper()}: {error}") from error
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Summarize; exit code 0 done, 1 unreadable input, 2 bad options."""
+def run(args: argparse.Namespace) -> int:
+    """Print or write the summary, and draw the charts asked for."""
     import pandas as pd
 
     from ..integrations import pandas as _pandas  # noqa: F401  (registers df.emotions)
 
-    try:
-        if args.freq and not args.by:
-            raise ConfigurationError("--freq needs --by (a date column). Example: --by created --freq W")
-        if not Path(args.input).is_file():
-            raise ConfigurationError(f"Input file {args.input!r} does not exist (or is not a file).")
-        frame = read_scored(args.input, args.input_format)
-        if args.freq and not pd.api.types.is_datetime64_any_dtype(frame[args.by]):
-            frame[args.by] = pd.to_datetime(frame[args.by], errors="coerce", utc=True).dt.tz_localize(None)
-        options = {"prefix": args.prefix, "labels_column": args.labels_column, "taxonomies": taxonomy_names(args)}
-        summary = frame.emotions.summary(by=args.by, freq=args.freq, **options)
-        _charts(args, frame, summary, options)
-    except (GoEmotionsError, KeyError) as error:
-        message = command_line_message(error, parser) if isinstance(error, GoEmotionsError) else str(error).strip("'\"")
-        print_error("summarize", message)
-        return 2
-    except (OSError, ValueError) as error:  # unreadable or malformed input
-        print_error("summarize", f"cannot read {args.input!r}: {error}")
-        return 1
+    if args.freq and not args.by:
+        raise ConfigurationError("--freq needs --by (a date column). Example: --by created --freq W")
+    frame = read_scored(args.input, args.input_format)
+    if args.by is not None and args.by not in frame.columns:
+        raise InputError(f"{args.input}: no column {args.by!r} to summarize by (--by). Its columns: {list(frame.columns)}")
+    if args.freq and not pd.api.types.is_datetime64_any_dtype(frame[args.by]):
+        frame[args.by] = pd.to_datetime(frame[args.by], errors="coerce", utc=True).dt.tz_localize(None)
+    options = {"prefix": args.prefix, "labels_column": args.labels_column, "taxonomies": taxonomy_names(args)}
+    summary = frame.emotions.summary(by=args.by, freq=args.freq, **options)
+    _charts(args, frame, summary, options)
     if args.output:
         summary.to_csv(args.output, index=False)
         print(f"Wrote {args.output}: {len(summary):,} rows", file=sys.stderr)

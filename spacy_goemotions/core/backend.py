@@ -101,6 +101,9 @@ class Backend(Protocol[PreparedT]):
 def create_backend(options: ClassifierOptions, loaded: LoadedModel, name: str | None = None) -> Backend[Any]:
     """Build backend ``name`` (default: the one ``options`` ask for; see :mod:`.backend_registry`, which
     resolves ``"auto"`` per machine) over an already loaded model."""
-    module = importlib.import_module(backend_spec(name or options.backend).module)
+    spec = backend_spec(name or options.backend)
+    if spec.module is None:
+        raise ValueError(f"backend {spec.name!r} is resolved before a backend is built: pass the resolved name")
+    module = importlib.import_module(spec.module)
     backend: Backend[Any] = module.create_backend(options, loaded)
     return backend

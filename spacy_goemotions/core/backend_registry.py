@@ -22,7 +22,8 @@ class BackendSpec:
 
     Attributes:
         name: the ``backend=`` value.
-        module: the module whose ``create_backend(options, loaded)`` builds it.
+        module: the module whose ``create_backend(options, loaded)`` builds it; None for ``"auto"``, which
+            :func:`resolve_backend_name` turns into another backend before anything is built.
         package: an optional package it needs (installed by the extra of the same name), or None.
         cpu_only: runs on the CPU alone (``device`` must be ``"auto"`` or ``"cpu"``).
         own_compiler: compiles the model itself, so ``compile=True`` and ``packing=True`` do not apply.
@@ -30,7 +31,7 @@ class BackendSpec:
     """
 
     name: str
-    module: str
+    module: str | None
     package: str | None = None
     cpu_only: bool = False
     own_compiler: bool = False
@@ -40,7 +41,7 @@ class BackendSpec:
 
 BACKENDS: dict[str, BackendSpec] = {
     # Never built: resolve_backend_name turns it into "torch" or "openvino" before anything loads.
-    "auto": BackendSpec("auto", "", cpu_only=False, dtypes=("auto", "float32", "bfloat16", "float16", "int8")),
+    "auto": BackendSpec("auto", None, cpu_only=False, dtypes=("auto", "float32", "bfloat16", "float16", "int8")),
     "torch": BackendSpec("torch", "spacy_goemotions.backends.torch_choice"),
     # OpenVINO converts the float32 torch model and compiles it in the precision ``dtype`` asks for.
     "openvino": BackendSpec(

@@ -242,7 +242,10 @@ def resolve_options(options: ClassifierOptions | None = None, overrides: Mapping
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if not isinstance(value, str) or value not in choices:
         raise ConfigurationError(
-            f"{name} must be one of {choices}, got {value!r}. Example: {name}={choices[0]!r}", options=(name,)
+            f"{name} must be one of {choices}, got {value!r}. Example: {name}={choices[0]!r}",
+            options=(name,),
+            value=value,
+            example={name: choices[0]},
         )
 
 
@@ -252,7 +255,10 @@ def _dtype_name(dtype: Any) -> str:
     name = text.strip().lower().removeprefix("torch.") if isinstance(text, str) else None
     if name not in DTYPE_CHOICES:
         raise ConfigurationError(
-            f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}. Example: dtype='float32'", options=("dtype",)
+            f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}. Example: dtype='float32'",
+            options=("dtype",),
+            value=dtype,
+            example={"dtype": "float32"},
         )
     return name
 
@@ -297,11 +303,19 @@ def _check_device(device: Any) -> None:
         raise ConfigurationError(f"device must be a string, got {device!r}. Example: device='cuda:0'", options=("device",))
     if not DEVICE_PATTERN.match(device.strip().lower()):
         raise ConfigurationError(
-            f"Unknown device {device!r}. Choose one of {', '.join(DEVICE_CHOICES)}. Example: device='cuda'", options=("device",)
+            f"Unknown device {device!r}. Choose one of {', '.join(DEVICE_CHOICES)}. Example: device='cuda'",
+            options=("device",),
+            value=device,
+            example={"device": "cuda"},
         )
 
 
 def _check_positive_int(name: str, value: Any, example: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigurationError(f"{name} must be an integer >= 1, got {value!r}. Example: {name}={example}", options=(name,))
+        raise ConfigurationError(
+            f"{name} must be an integer >= 1, got {value!r}. Example: {name}={example}",
+            options=(name,),
+            value=value,
+            example={name: example},
+        )
     return int(value)

@@ -29,14 +29,14 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import GoEmotionsError
+from ..errors import InputError
 from ..labels import GOEMOTIONS_LABELS
 
 #: Extensions (after removing ``.gz``) and the format each one means.
 FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
-class DatasetError(GoEmotionsError, ValueError):
+class DatasetError(InputError):
     """A labelled data file that cannot be read: wrong format, unknown label, missing column."""
 
 

@@ -107,6 +107,8 @@ def check_same_run(old: dict[str, Any], new: dict[str, Any], *, what: str, delet
             f"{Engine.parse(now).describe() if now else now!r}, and {what} would mix scores of two engines. Pass "
             f"{engine.options_hint()} to continue with the same engine, or delete {delete!r} to start over.",
             options=("backend", "dtype", "device"),
+            value=now,
+            example={"backend": engine.backend, "dtype": engine.precision, "device": engine.device},
         )
     found = differences(old, new)
     if found:

@@ -38,7 +38,10 @@ def detect_format(path: str, override: str | None = None, *, option: str = "outp
     """
     if override is not None and override not in FORMATS:
         raise ConfigurationError(
-            f"{option} must be one of {FORMATS}, got {override!r}. Example: {option}='csv'", options=(option,)
+            f"{option} must be one of {FORMATS}, got {override!r}. Example: {option}='csv'",
+            options=(option,),
+            value=override,
+            example={option: "csv"},
         )
     if path == STDIO:
         if override not in (None, "jsonl"):
@@ -57,6 +60,7 @@ def detect_format(path: str, override: str | None = None, *, option: str = "outp
             f"Cannot tell the format of {path!r} from its extension. Name it .csv, .tsv, .jsonl or .parquet "
             f"(text formats may end in .gz), or pass the format, e.g. {option}='csv'.",
             options=(option,),
+            example={option: "csv"},
         )
     if fmt == "parquet" and gz:
         raise ConfigurationError(f"{path!r}: Parquet compresses internally and cannot be gzipped; drop the .gz.")

@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 from pathlib import PurePath
 from typing import Any, Literal
 
-from ..errors import ConfigurationError, InputError
+from ..errors import ConfigurationError, InputError, InputNotFoundError
 from .formats import FileFormat, detect_format
 from .readers import Chunk, Position, Reader
 
@@ -89,8 +89,9 @@ def find_parts(path: str, input_format: str | None = None) -> PartSet:
     """The data files of a folder or glob (or the one file ``path``), in reading order, with their formats.
 
     Raises:
-        ConfigurationError: for a folder or glob without a data file, or a file whose format cannot be
-            told from its extension (pass ``input_format`` to read every part as that format).
+        InputNotFoundError: for a folder or glob without a data file.
+        ConfigurationError: for a file whose format cannot be told from its extension (pass
+            ``input_format`` to read every part as that format).
 
     Example:
         >>> [part.relative for part in find_parts("scored/").parts]  # doctest: +SKIP
@@ -111,7 +112,7 @@ def find_parts(path: str, input_format: str | None = None) -> PartSet:
         where = ""
     if not found:
         detail = "is empty" if kind == "folder" else "matches no file"
-        raise ConfigurationError(
+        raise InputNotFoundError(
             f"The input {path!r} {detail} (names starting with '_' or '.' are skipped: _SUCCESS, _metadata, .crc). "
             "Check the path; quote a glob so that the shell does not expand it, e.g. 'data/**/*.parquet'."
         )

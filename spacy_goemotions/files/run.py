@@ -40,7 +40,7 @@ from ..core.classifier import EmotionClassifier
 from ..core.progress import progress_bar
 from ..core.table import TableLayout, TableOptions
 from ..core.thresholds import ThresholdPolicy
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputNotFoundError
 from .checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from .formats import STDIO, FileFormat, detect_format, output_paths
 from .parquet_reader import ParquetReader
@@ -120,7 +120,10 @@ class FileJob:
             )
         if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
             raise ConfigurationError(
-                f"chunk_rows must be an integer >= 1, got {self.chunk_rows!r}. Example: chunk_rows=10000", options=("chunk_rows",)
+                f"chunk_rows must be an integer >= 1, got {self.chunk_rows!r}. Example: chunk_rows=10000",
+                options=("chunk_rows",),
+                value=self.chunk_rows,
+                example={"chunk_rows": 10000},
             )
 
     @property
@@ -245,11 +248,11 @@ def open_reader(
     """A chunked reader for ``path``; ``keep=None`` keeps every column.
 
     Raises:
-        ConfigurationError: for a path that is no file.
+        InputNotFoundError: for a path that is no file.
         InputError: for a file that is not of its format, or lacks a column.
     """
     if path != STDIO and not os.path.isfile(path):
-        raise ConfigurationError(f"Input file {path!r} does not exist (or is not a file).")
+        raise InputNotFoundError(f"Input file {path!r} does not exist (or is not a file).")
     if fmt == "parquet":
         return ParquetReader(path, text_column, keep)
     if fmt == "jsonl":
