@@ -218,3 +218,12 @@ def test_the_engine_is_recorded_in_the_saved_pipeline_and_the_report(tiny_model:
     assert spacy.load(tmp_path / "pipeline").get_pipe("goemotions").cfg["engine"] == saved["engine"]
     html = render(["I love it"], model=tiny_model, backend="torch", device="cpu", dtype="float32", page=True)
     assert html is not None and "engine torch, float32, on cpu" in html
+
+
+def test_the_classify_command_says_which_engine_scored(tiny_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spacy_goemotions.cli import main
+
+    (tmp_path / "in.csv").write_text("text\nI love it\nwhy is it broken\n", encoding="utf-8")
+    args = [str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--text-column", "text", "--no-progress"]
+    assert main(["classify", *args, "--model", tiny_model, "--backend", "torch", "--device", "cpu", "--dtype", "float32"]) == 0
+    assert capsys.readouterr().err.strip().endswith("scored by torch, float32, on cpu")

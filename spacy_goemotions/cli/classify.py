@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         should_stop=args.should_stop,
     )
-    print(_summary_line(summary), file=sys.stderr, flush=True)
+    print(f"{_summary_line(summary)}, scored by {classifier.engine.describe()}", file=sys.stderr, flush=True)
     return 0
 
 
