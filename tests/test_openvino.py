@@ -40,7 +40,10 @@ TEXTS = [
 
 
 def torch_scores(model: str, texts: list[Any], **options: Any) -> np.ndarray:
-    return EmotionClassifier(model, device="cpu", dtype="float32", compile=False, progress=False, **options).scores(texts)
+    """The oracle: eager torch in float32, named explicitly (the default backend is OpenVINO on this CPU)."""
+    classifier = EmotionClassifier(model, backend="torch", device="cpu", dtype="float32", compile=False, progress=False, **options)
+    assert classifier.engine.backend == "torch"
+    return classifier.scores(texts)
 
 
 @needs_openvino
@@ -95,6 +98,7 @@ def test_adapters_pass_the_backend_through(tiny_model: str) -> None:
     expected = EmotionClassifier(tiny_model, backend="openvino", dtype="float32", progress=False).scores(texts)
     frame = pd.DataFrame({"text": texts}).emotions.classify("text", model=tiny_model, dtype="float32", backend="openvino")
     np.testing.assert_array_equal(frame.iloc[:, 1:-1].to_numpy(), expected)
+    np.testing.assert_allclose(expected, torch_scores(tiny_model, texts), atol=1e-5)  # and it is OpenVINO done right
     nlp = spacy.blank("en")
     nlp.add_pipe("goemotions", config={"model": tiny_model, "dtype": "float32", "backend": "openvino"})
     docs = list(nlp.pipe(texts))
