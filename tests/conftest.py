@@ -33,6 +33,32 @@ def tiny_model(tiny_model_dir: Path) -> str:
     return str(tiny_model_dir)
 
 
+#: Set by .ci/run: there every test must run, so a skip (no Java, no Chromium, no ../shared, a missing extra)
+#: is a failure that names what is missing, instead of a green run that tested less. A user's run still skips.
+NO_SKIPS = os.environ.get("SPACY_GOEMOTIONS_NO_SKIPS") == "1"
+
+
+def _skip_as_failure(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped where every test must run (SPACY_GOEMOTIONS_NO_SKIPS=1): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    outcome = yield
+    _skip_as_failure(outcome.get_result())  # type: ignore[attr-defined]
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    outcome = yield  # a module that skips itself at import (Spark without Java)
+    _skip_as_failure(outcome.get_result())  # type: ignore[attr-defined]
+    return None
+
+
 def shared_file(*parts: str) -> Path:
     """A file of ../shared, or skip: users and some CI runs do not have that folder."""
     path = SHARED_DIR.joinpath(*parts)

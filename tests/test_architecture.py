@@ -73,6 +73,7 @@ def test_the_import_parser_sees_relative_and_function_level_imports(tmp_path: Pa
     assert "spacy_goemotions.core.backend" in imported_modules(PACKAGE / "backends" / "torch_eager.py")
 
 
+@pytest.mark.slow
 def test_importing_the_package_stays_light() -> None:
     code = (
         "import sys, time; started = time.perf_counter(); import spacy_goemotions; "

@@ -15,6 +15,8 @@ import pytest
 
 from spacy_goemotions import explain, render
 
+pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium)")
 TEXTS = ["Thank you so much, this made my day!", "Why would anyone do that? I am so confused and a bit annoyed.", None]

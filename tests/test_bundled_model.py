@@ -117,6 +117,7 @@ def test_spacy_component() -> None:
         assert max(doc.cats, key=doc.cats.get) == label
 
 
+@pytest.mark.slow
 def test_loads_offline_from_package_data_in_a_fresh_process(tmp_path: Path) -> None:
     """No hub, empty caches, another working directory: the name alone must be enough."""
     code = textwrap.dedent(
@@ -175,6 +176,7 @@ def test_shipped_thresholds_are_the_dev_tuned_ones(classifier: EmotionClassifier
     assert agree >= 24, {name: (tuned[name], shipped[name]) for name in classifier.labels}
 
 
+@pytest.mark.slow
 def test_readme_main_job_runs_offline_on_the_example_file() -> None:
     """The README's first command (after the installs) gives the output the README shows."""
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")

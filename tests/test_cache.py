@@ -114,6 +114,7 @@ def test_an_error_while_building_leaves_nothing(tmp_path: Path) -> None:
     assert not entry.exists() and list(entry.parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_two_processes_building_one_entry_at_once_leave_one_whole_entry(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys, time
@@ -172,6 +173,7 @@ def cached_entries(root: Path, kind: str = "openvino-ir") -> list[Path]:
     return sorted(p for p in folder.iterdir() if not p.name.startswith(".")) if folder.exists() else []
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_a_second_process_reads_the_conversion_and_never_loads_the_torch_weights(tiny_model: str, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
@@ -199,6 +201,7 @@ def test_a_second_process_reads_the_conversion_and_never_loads_the_torch_weights
     assert (tmp_path / "cache" / "compiled" / cache.cpu_signature()).is_dir()  # OpenVINO's own kernel cache
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_a_corrupt_conversion_is_rebuilt_with_a_warning_and_the_same_scores(
     tiny_model: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -220,6 +223,7 @@ def test_a_corrupt_conversion_is_rebuilt_with_a_warning_and_the_same_scores(
     assert len(cached_entries(root)) == 1 and cache.read_entry(entry, json.loads((entry / cache.MANIFEST).read_text())["key"])
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_an_unwritable_cache_still_scores_from_memory(tiny_model: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocked = tmp_path / "file-not-folder"
@@ -232,6 +236,7 @@ def test_an_unwritable_cache_still_scores_from_memory(tiny_model: str, tmp_path:
     assert "Could not store the converted model" in caplog.text
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_cache_off_converts_in_memory_and_writes_nothing(tiny_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

@@ -305,6 +305,7 @@ def test_undecodable_bytes_are_replaced_and_counted(tmp_path: Path, tiny_model: 
     np.testing.assert_array_equal(scores, clf.scores(["caf\ufffd", "x\ufffdy \ufffd"]))
 
 
+@pytest.mark.slow
 def test_stdin_to_stdout_is_jsonl(tmp_path: Path, tiny_model: str, clf: EmotionClassifier) -> None:
     lines = "".join(json.dumps({"text": text or None, "k": i}) + "\n" for i, text in enumerate(TEXTS))
     done = subprocess.run([sys.executable, "-m", "spacy_goemotions", "classify", "-", "-o", "-", "--text-column", "text",
@@ -413,6 +414,7 @@ def slow_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_input(path, many_rows(KILL_ROWS, 400))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["out.csv", "out.jsonl.gz"])
 def test_sigkill_mid_run_then_resume_is_byte_identical(tmp_path: Path, tiny_model: str, slow_input: Path, target: str) -> None:
     out = tmp_path / target
@@ -447,6 +449,7 @@ def test_sigkill_mid_run_then_resume_is_byte_identical(tmp_path: Path, tiny_mode
     assert len(scores) == KILL_ROWS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_sigint_stops_after_the_chunk_and_prints_the_resume_command(
     tmp_path: Path, tiny_model: str, slow_input: Path, signum: int
@@ -532,6 +535,7 @@ def test_a_million_row_csv_streams_in_bounded_memory(tmp_path: Path, tiny_model:
     assert growth_mib < 150
 
 
+@pytest.mark.slow
 def test_real_reddit_csv_reads_like_pandas(tmp_path: Path, tiny_model: str) -> None:
     """10,000 real Reddit comments (quotes, newlines, emoji): every row and text arrives intact and in order."""
     import pandas as pd

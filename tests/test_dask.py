@@ -76,6 +76,7 @@ def no_model_in_client(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_loading, "load_model", refuse)  # the one loader: the classifier looks it up when it loads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("convert_string", [False, True], ids=["object-column", "arrow-strings"])
 def test_cluster_result_equals_pandas_and_each_worker_loads_once(
     tiny_model: str, client: distributed.Client, no_model_in_client: None, monkeypatch: pytest.MonkeyPatch, convert_string: bool
@@ -205,6 +206,7 @@ def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(caught.value, ImportError) and caught.value.extra == "dask"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

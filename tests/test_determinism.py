@@ -83,6 +83,7 @@ def test_the_engine_that_ran_is_the_one_announced(tiny_model: str, tmp_path: Pat
     assert stats.precision in ("float32", "bfloat16")  # bfloat16 where the CPU has it natively: the machine decides
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_auto_scores_the_same_before_and_after_50k_tokens_in_one_process(tiny_model: str, tmp_path: Path) -> None:
     classifier = EmotionClassifier(tiny_model, device="cpu", dtype="bfloat16", cache_dir=str(tmp_path), progress=False)

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 

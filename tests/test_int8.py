@@ -19,6 +19,8 @@ import spacy_goemotions.backends.openvino_int8 as int8
 from spacy_goemotions import ConfigurationError, EmotionClassifier
 from spacy_goemotions.core.calibration import bundled_calibration_texts, calibration_texts
 
+pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
+
 needs_int8 = pytest.mark.skipif(
     importlib.util.find_spec("openvino") is None or importlib.util.find_spec("nncf") is None, reason="needs the int8 extra"
 )

@@ -56,6 +56,7 @@ def test_float32_scores_equal_torch_in_order_with_missing_rows(tiny_model: str) 
     np.testing.assert_array_equal(got[0], got[5])
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_padding_beyond_the_local_window_gives_no_nan(tmp_path: Any) -> None:
     # A local window of 8 tokens: short rows padded to a long row's width have windows of padding only,
@@ -152,6 +153,7 @@ def test_batch_command_runs_on_openvino(tmp_path: Any, tiny_model: str) -> None:
     np.testing.assert_allclose(out[labels].to_numpy(), torch_scores(tiny_model, texts), atol=1e-5)
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_spacy_n_process_2_after_the_parent_ran_openvino(tiny_model: str) -> None:
     # Forked workers inherit the parent's converted model and OpenVINO's thread pool; a hang fails by timeout.
@@ -219,6 +221,7 @@ def test_runs_from_two_threads_share_the_module_and_both_get_their_own_scores(ti
         np.testing.assert_array_equal(result, expected[i % 2])
 
 
+@pytest.mark.slow
 @needs_openvino
 def test_a_classifier_that_is_not_modernbert_converts_with_its_own_masks(tmp_path: Any) -> None:
     from transformers import BertConfig, BertForSequenceClassification

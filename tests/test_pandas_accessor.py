@@ -121,6 +121,7 @@ def test_accessor_rejects_wrong_object() -> None:
         EmotionsDataFrameAccessor(pd.Series([1]))  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_classify_memory_beyond_its_output_is_flat_in_rows(tiny_model: str) -> None:
     """Peak traced memory (numpy and Python objects) minus the added columns grows by a few bytes a
     row (the list of texts handed to the core): the scores are written once, into the block the

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import spacy_goemotions
 
 EXPECTED_PUBLIC = {
@@ -38,6 +40,7 @@ def test_all_is_the_intended_surface() -> None:
         assert hasattr(spacy_goemotions, name), name
 
 
+@pytest.mark.slow
 def test_import_loads_no_model_nor_spacy_nor_transformers() -> None:
     code = (
         "import sys, spacy_goemotions, spacy_goemotions.core.loading as l; "
@@ -53,6 +56,7 @@ def test_labels_are_the_28_goemotions_labels_in_id_order() -> None:
     assert labels[0] == "admiration" and labels[15] == "gratitude" and labels[27] == "neutral"
 
 
+@pytest.mark.slow
 def test_cli_version_and_help() -> None:
     result = subprocess.run([sys.executable, "-m", "spacy_goemotions", "--version"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and spacy_goemotions.__version__ in result.stdout

@@ -42,6 +42,7 @@ def test_saving_a_pipeline_prints_nothing(tiny_model: str, tmp_path: Path, monke
     assert not any(word in captured.err + captured.out for word in CHATTER), captured.err
 
 
+@pytest.mark.slow
 def test_the_classify_command_shows_only_its_own_lines(tiny_model: str, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     pd.DataFrame({"text": ["so happy", "so sad", None]}).to_csv(source, index=False)
@@ -54,6 +55,7 @@ def test_the_classify_command_shows_only_its_own_lines(tiny_model: str, tmp_path
     assert not any(word in done.stderr + done.stdout for word in CHATTER), done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="needs openvino (pip install -e '.[openvino]')")
 def test_warming_up_a_model_shorter_than_the_warmup_shapes_prints_no_length_warning(capfd: pytest.CaptureFixture[str]) -> None:
     # goemotions-small's tokenizer says 64 tokens; OpenVINO's warm-up batches are longer on purpose (cut to length).

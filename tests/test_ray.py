@@ -21,7 +21,7 @@ from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor  # no
 from spacy_goemotions.integrations.ray import EmotionPredictor  # noqa: E402
 
 # Ray warns about its own deprecated settings when it builds a DataContext; nothing we can change.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")]
 
 TIMEOUT_S = 240  # two actors each import torch and transformers; the machine is shared
 OPTIONS = {"model": None, "dtype": "float32", "threshold": "tuned"}

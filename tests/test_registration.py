@@ -36,6 +36,7 @@ def library_available(library: str) -> bool:
     return HAS_DASK if library == "dask" else HAS_POLARS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["dask", "polars"])
 @pytest.mark.parametrize("package_first", [True, False], ids=["package-first", "library-first"])
 def test_the_accessor_exists_whichever_import_comes_first(library: str, package_first: bool) -> None:
@@ -50,6 +51,7 @@ def test_the_accessor_exists_whichever_import_comes_first(library: str, package_
     assert done.stdout.strip() == "ok"
 
 
+@pytest.mark.slow
 def test_importing_the_package_imports_neither_dask_nor_polars() -> None:
     done = run_python(
         """
@@ -64,6 +66,7 @@ def test_importing_the_package_imports_neither_dask_nor_polars() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (HAS_POLARS and HAS_DASK), reason="needs polars and dask (pip install -e '.[polars,dask]')")
 def test_the_hook_removes_itself_once_every_library_is_registered_and_modules_keep_their_loader() -> None:
     done = run_python(
@@ -81,6 +84,7 @@ def test_the_hook_removes_itself_once_every_library_is_registered_and_modules_ke
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_a_failing_integration_warns_and_leaves_the_library_import_working() -> None:
     done = run_python(
         """

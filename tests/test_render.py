@@ -103,6 +103,7 @@ def test_a_page_is_a_complete_document(tiny_model: str) -> None:
     assert "<title>My &lt;report&gt;</title>" in markup and '<meta charset="utf-8">' in markup
 
 
+@pytest.mark.slow
 def test_user_text_never_becomes_markup(hostile_model: str, tmp_path: Path) -> None:
     texts = [*ATTACKS, None]
     explanations = explain(ATTACKS[:2], model=hostile_model, top_k=3)

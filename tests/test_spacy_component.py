@@ -105,6 +105,7 @@ def core_scores(nlp: Language) -> np.ndarray:
 # --- factory and config -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_entry_point_factory_and_config_file_in_fresh_process(tiny_model: str, tmp_path: Path) -> None:
     config = tmp_path / "config.cfg"
     config.write_text(
@@ -189,6 +190,7 @@ def test_factory_loads_nothing_and_meta_and_save_work_without_the_model(tmp_path
         nlp("The model is needed now.")
 
 
+@pytest.mark.slow
 def test_a_model_with_other_labels(tmp_path: Path) -> None:
     from spacy_goemotions.testing import build_tiny_model
 
@@ -364,6 +366,7 @@ def test_docbin_round_trip_keeps_extensions(tiny_model: str) -> None:
         assert [s._.emotion_scores for s in after.sents] == [s._.emotion_scores for s in before.sents]
 
 
+@pytest.mark.slow
 def test_n_process_2_after_the_parent_used_the_model(tiny_model: str) -> None:
     # The parent runs torch (tiny model + one big matmul that fills the OpenMP pool), then forks.
     # Without the fork guard in _fork.py the workers hang in libgomp; the timeout turns that into a failure.
@@ -491,6 +494,7 @@ def own_model(tiny_model_dir: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(tiny_model_dir, tmp_path / "own-model"))
 
 
+@pytest.mark.slow
 def test_to_disk_from_disk_in_a_fresh_offline_process_after_deleting_the_model(own_model: Path, tmp_path: Path) -> None:
     texts = TEXTS[:3]
     nlp = spacy.blank("en")
@@ -573,6 +577,7 @@ def test_saved_policy_is_kept_and_load_time_overrides_win(tiny_model: str, tmp_p
     assert (policy.thresholds, policy.default, policy.top_k) == ({}, 0.7, 1)
 
 
+@pytest.mark.slow
 def test_spacy_package_builds_a_loadable_sdist(own_model: Path, tmp_path: Path) -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("goemotions", config={"model": str(own_model), "save_weights": True, "threshold": "tuned"})
@@ -603,6 +608,7 @@ def test_spacy_package_builds_a_loadable_sdist(own_model: Path, tmp_path: Path) 
     assert out.split() == ["28", "tuned"]
 
 
+@pytest.mark.slow
 def test_spacy_quickstart_example_runs(tiny_model: str) -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "spacy_quickstart.py"), str(ROOT / "examples" / "comments.csv"),

@@ -39,6 +39,8 @@ from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtra
 from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor  # noqa: E402
 from spacy_goemotions.integrations.spark import classify, task_device  # noqa: E402
 
+pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
+
 TEXTS = [
     "Thank you so much!", None, "I am so confused.", "lol", "", "That is so sad.", "Ok.", None, "What a great day",
     "I hate this", "Wow, really?", "sure", "Ugh.", "I miss you", "Yay!!", "hmm", "This is fine.", "no",

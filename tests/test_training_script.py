@@ -16,6 +16,8 @@ import pytest
 from spacy_goemotions import EmotionClassifier
 from spacy_goemotions.labels import GOEMOTIONS_LABELS
 
+pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
+
 SCRIPT = Path(__file__).parents[1] / "scripts" / "train_bundled_model.py"
 TEMPLATES = {  # label id -> phrases; everything else is neutral (27)
     15: ["thank you so much", "thanks a lot", "many thanks for this"],
