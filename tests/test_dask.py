@@ -142,7 +142,7 @@ def test_labels_override_skips_the_config(tiny_model: str, no_model_in_client: N
 def test_wrong_labels_override_fails_with_a_clear_error(tiny_model: str) -> None:
     ddf = dd.from_pandas(frame(), npartitions=2, sort=False)
     lazy = ddf.emotions.classify("text", model=tiny_model, labels=list(reversed(GOEMOTIONS_LABELS)), dtype="float32")
-    with pytest.raises(ConfigurationError, match=r"lazy Dask frame was built for .*Drop labels="):
+    with pytest.raises(ConfigurationError, match=r"output was built for .*Drop labels="):
         lazy.compute(scheduler="sync")
 
 

@@ -182,7 +182,9 @@ def test_lazy_schema_needs_no_model_load(tiny_model: str, monkeypatch: pytest.Mo
 
 
 def test_lazy_query_built_for_other_labels_fails_at_collect(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(polars_integration, "model_labels", lambda model, revision: tuple(reversed(GOEMOTIONS_LABELS)))
+    from spacy_goemotions.core import loading
+
+    monkeypatch.setattr(loading, "model_labels", lambda model, revision: tuple(reversed(GOEMOTIONS_LABELS)))
     lazy = pl.LazyFrame({"text": ["hi"]}).emotions.classify("text", model=tiny_model, dtype="float32")
     with pytest.raises(ConfigurationError, match=r"lazy query was built for \['neutral', 'surprise'"):
         lazy.collect()

@@ -8,6 +8,7 @@ import functools
 import importlib
 import inspect
 import itertools
+import json
 import math
 import os
 import shutil
@@ -37,6 +38,7 @@ import spacy_goemotions.core.loading as _loading  # noqa: E402
 import spacy_goemotions.integrations.spark as spark_integration  # noqa: E402
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError, MissingExtraError  # noqa: E402
 from spacy_goemotions.integrations.pandas import EmotionsDataFrameAccessor  # noqa: E402
+from spacy_goemotions.core.table import TableOptions  # noqa: E402
 from spacy_goemotions.integrations.spark import classify, task_device  # noqa: E402
 
 pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
@@ -254,7 +256,7 @@ def test_a_labels_override_is_checked_on_the_workers(spark: SparkSession, tiny_m
     sdf = spark.createDataFrame(ROWS[:4], SCHEMA)
     out = classify(sdf, "text", model=tiny_model, dtype="float32", labels=list(reversed(GOEMOTIONS_LABELS)))
     assert out.columns[5] == "neutral"  # the schema follows the override...
-    with pytest.raises(PythonException, match=r"(?s)ConfigurationError.*schema was built for.*Drop labels="):
+    with pytest.raises(PythonException, match=r"(?s)ConfigurationError.*output was built for.*Drop labels="):
         out.collect()  # ...and the workers refuse a model whose labels differ
 
 
@@ -318,7 +320,7 @@ def test_text_types_and_case_sensitive_names() -> None:
         spark_integration._check_text_column(schema, "c")
     with pytest.raises(ValueError, match="'a' is not unique"):
         spark_integration._check_text_column(T.StructType([*fields, T.StructField("a", T.StringType())]), "a")
-    layout = spark_integration.TableOptions().layout(GOEMOTIONS_LABELS, ["Joy"])
+    layout = TableOptions().layout(GOEMOTIONS_LABELS, ["Joy"])
     spark_integration._check_case_clashes(layout, ["Joy"], "true")  # Spark then tells them apart
     with pytest.raises(ConfigurationError, match="only by case"):
         spark_integration._check_case_clashes(layout, ["Joy"], "false")
@@ -357,3 +359,24 @@ def test_missing_pyspark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(MissingExtraError, match=message) as caught:
         importlib.import_module("spacy_goemotions.integrations.spark")
     assert isinstance(caught.value, ImportError) and caught.value.extra == "spark"
+
+
+def test_a_job_whose_policy_files_are_deleted_before_the_action_gives_the_pandas_result(
+    spark: SparkSession, tiny_model: str, tmp_path: Path
+) -> None:
+    """The thresholds and taxonomy files are read on the driver, once: executors get the bound output as data."""
+    thresholds, taxonomy = tmp_path / "thresholds.json", tmp_path / "tone.json"
+    thresholds.write_text(json.dumps({"thresholds": {"joy": 0.45, "anger": 0.55, "neutral": 0.49}}), encoding="utf-8")
+    warm = ["admiration", "amusement", "approval", "caring", "excitement", "gratitude", "joy", "love", "optimism", "pride"]
+    taxonomy.write_text(json.dumps({"warm": warm, "cold": [x for x in GOEMOTIONS_LABELS if x not in warm]}), encoding="utf-8")
+    options = {"model": tiny_model, "dtype": "float32", "backend": "torch", "threshold": str(thresholds), "taxonomy": str(taxonomy)}
+    texts = [text for text in TEXTS if text is not None]
+    expected = pd.DataFrame({"text": texts}).emotions.classify("text", **options)
+    out = classify(spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "id long, text string"), "text", **options)
+    thresholds.unlink()
+    taxonomy.unlink()
+    rows = sorted(out.collect(), key=lambda row: row["id"])
+    assert [list(row["emotions"]) for row in rows] == [list(labels) for labels in expected["emotions"]]
+    assert [list(row["tone"]) for row in rows] == [list(groups) for groups in expected["tone"]]
+    got = np.array([[row[label] for label in GOEMOTIONS_LABELS] for row in rows], dtype=np.float32)
+    np.testing.assert_allclose(got, expected[list(GOEMOTIONS_LABELS)].to_numpy(dtype=np.float32), atol=1e-6)

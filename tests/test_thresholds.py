@@ -59,7 +59,11 @@ def test_tuned_preset_uses_model_thresholds_and_errors_without_them() -> None:
         policy.cutoffs(LABELS, None)
 
 
-def test_registered_preset_is_usable() -> None:
+def test_registered_preset_is_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import catalogue
+
+    monkeypatch.setattr(catalogue, "REGISTRY", dict(catalogue.REGISTRY))  # the preset must not outlive this test
+
     @threshold_presets.register("test_strict")
     def strict() -> dict[str, float]:
         return {"joy": 0.9}

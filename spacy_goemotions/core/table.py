@@ -4,8 +4,15 @@ pandas, Dask, Ray and the file command all add the same columns: one float32 sco
 (``prefix + label``), a float32 column per group of each taxonomy asked for (``prefix + name_group``),
 a labels column (``labels_column``: the labels the threshold policy selects, highest score first) and
 a list column per taxonomy (its groups that are on). :class:`TableOptions` is that part of their
-options, validated once; :class:`TableLayout` names the columns, so that every table integration
-applies the same naming and clash rules.
+options, validated once.
+
+:class:`TableLayout` is the output *bound once*, on the caller's side: the labels, the per-label cutoffs
+with ``"tuned"`` already resolved to the model's shipped thresholds, ``top_k``, the taxonomies (read from
+their files) with their group cutoffs, and the column names. It is plain, picklable data: Dask, Spark,
+Polars and DuckDB build it where the job is built and ship it to their workers as is, so a thresholds or
+taxonomy file is read once (a worker never needs it, and an edit during a job changes nothing); a worker
+only checks that its model has the same labels (:meth:`TableLayout.check_model_labels`). Every integration
+then turns scores into its columns through one call, :func:`derived_columns`.
 """
 
 import dataclasses
@@ -79,6 +86,35 @@ class TableLayout:
         """Each taxonomy's ``(n, groups)`` scores."""
         return [group.scores(label_scores, self.labels) for group in self.groups]
 
+    def check_model_labels(self, labels: Sequence[str], model: str) -> None:
+        """A worker's check that the model it loaded is the one the layout was bound for.
+
+        Raises:
+            ConfigurationError: naming both label lists, and how to fix the job.
+        """
+        if tuple(labels) != self.labels:
+            raise ConfigurationError(
+                f"Model {model!r} has the labels {list(labels)}, but this job's output was built for {list(self.labels)}. "
+                "Drop labels= (the labels are then read from the model's config.json) or pass the model's own labels "
+                "in its id2label order.",
+                options=("labels",),
+            )
+
+    def check_existing(self, existing: Sequence[Hashable]) -> None:
+        """Refuse output columns that are already among the input's ``existing`` columns.
+
+        Raises:
+            ConfigurationError: naming them, with the options that rename them.
+        """
+        present = set(existing)
+        clashes = [name for name in self.columns if name in present]
+        if clashes:
+            raise ConfigurationError(
+                f"The output column(s) {clashes} already exist in the input, so they would appear twice or be overwritten. "
+                "Pass prefix= (e.g. prefix='emo_') and/or labels_column= to use other names.",
+                options=("prefix", "labels_column"),
+            )
+
     def describe(self) -> dict[str, Any]:
         """Plain data for a run's fingerprint: everything that decides the columns and their values."""
         return {
@@ -116,7 +152,8 @@ def table_columns(
     :func:`derived_columns` (a caller holding many texts calls the two itself, releasing the texts
     in between, as the pandas accessor does).
     """
-    return derived_columns(score_block(texts, classifier, layout, progress), classifier, layout)
+    layout.check_model_labels(classifier.labels, classifier.model_name)
+    return derived_columns(score_block(texts, classifier, layout, progress), layout)
 
 
 def score_block(
@@ -131,16 +168,16 @@ def score_block(
     return block
 
 
-def derived_columns(block: npt.NDArray[np.float32], classifier: "EmotionClassifier", layout: TableLayout) -> ScoredColumns:
-    """The group scores (into ``block``) and the list columns, from a :func:`score_block` block.
+def derived_columns(block: npt.NDArray[np.float32], layout: TableLayout) -> ScoredColumns:
+    """The group scores (into ``block``) and the list columns, from a block whose first rows hold the label
+    scores (:func:`score_block`): the one derivation every table, file and adapter uses.
 
     Labels are selected a window of rows at a time, so memory beyond the output columns does not grow
     with the rows (benchmarks/memory.py).
     """
     n_labels = len(layout.labels)
     label_scores = block[:n_labels].T
-    shipped = classifier.loaded.shipped_thresholds
-    lists = {layout.labels_column: select_in_windows(layout.policy, label_scores, layout.labels, shipped)}
+    lists = {layout.labels_column: select_in_windows(layout.policy, label_scores, layout.labels, None)}
     start = n_labels
     for group, scores in zip(layout.groups, layout.group_scores(label_scores), strict=True):
         block[start : start + scores.shape[1]] = scores.T
@@ -207,9 +244,16 @@ class TableOptions:
                 options=("group_threshold",),
             )
 
-    def policy(self, labels: Sequence[str]) -> ThresholdPolicy:
-        """The validated threshold policy for a model's labels."""
-        return ThresholdPolicy.from_spec(self.threshold, self.top_k, labels=labels)
+    def policy(self, labels: Sequence[str], shipped_thresholds: Mapping[str, float] | None = None) -> ThresholdPolicy:
+        """The validated threshold policy for a model's labels; with ``shipped_thresholds``, bound
+        (``"tuned"`` resolved: see :meth:`ThresholdPolicy.bound`)."""
+        policy = ThresholdPolicy.from_spec(self.threshold, self.top_k, labels=labels)
+        return policy.bound(labels, shipped_thresholds) if shipped_thresholds is not None else policy
+
+    @property
+    def uses_shipped_thresholds(self) -> bool:
+        """Whether the policy is the model's own (``"tuned"``), so binding it needs the model's thresholds.json."""
+        return isinstance(self.threshold, str) and self.threshold == TUNED_PRESET
 
     def score_columns(self, labels: Sequence[str]) -> list[str]:
         """The score column names, in the model's label order."""
@@ -245,12 +289,20 @@ class TableOptions:
         policy = ThresholdPolicy.from_spec(spec, self.group_top_k, labels=taxonomy.group_names)
         return dataclasses.replace(policy, source=source) if source else policy
 
-    def layout(self, labels: Sequence[str], existing: Sequence[Hashable] = ()) -> TableLayout:
-        """Every column a table gains, checked against each other and against the ``existing`` ones.
+    def layout(
+        self, labels: Sequence[str], existing: Sequence[Hashable] = (), *, shipped_thresholds: Mapping[str, float] | None = None
+    ) -> TableLayout:
+        """The bound output (see the module docstring) for a model's labels, its columns checked against each
+        other and against the ``existing`` ones.
+
+        Args:
+            labels: the model's labels, in score-column order.
+            existing: the input's columns (an output column must not be one of them).
+            shipped_thresholds: the model's thresholds.json, which ``threshold="tuned"`` needs.
 
         Raises:
-            ConfigurationError: for a bad policy or taxonomy, or when an output column is another
-                output column or already exists (it would be overwritten or appear twice).
+            ConfigurationError: for a bad policy or taxonomy, ``"tuned"`` without shipped thresholds, or when an
+                output column is another output column or already exists (it would be overwritten or appear twice).
         """
         taxonomies = self.taxonomies(labels)
         every_group = {group for taxonomy in taxonomies for group in taxonomy.groups}
@@ -263,7 +315,8 @@ class TableOptions:
             )
             for taxonomy in taxonomies
         ]
-        layout = TableLayout(tuple(labels), self.policy(labels), self.score_columns(labels), self.labels_column, groups)
+        policy = self.policy(labels).bound(labels, shipped_thresholds)
+        layout = TableLayout(tuple(labels), policy, self.score_columns(labels), self.labels_column, groups)
         columns = layout.columns
         if self.labels_column in layout.float_columns:
             raise ConfigurationError(
@@ -277,14 +330,27 @@ class TableOptions:
                 "pick another labels_column= or prefix=, e.g. labels_column='emotions'.",
                 options=("labels_column", "prefix"),
             )
-        clashes = [name for name in columns if name in set(existing)]
-        if clashes:
-            raise ConfigurationError(
-                f"The output column(s) {clashes} already exist in the input, so they would appear twice or be overwritten. "
-                "Pass prefix= (e.g. prefix='emo_') and/or labels_column= to use other names.",
-                options=("prefix", "labels_column"),
-            )
+        layout.check_existing(existing)
         return layout
+
+
+def classifier_layout(table: TableOptions, classifier: "EmotionClassifier", existing: Sequence[Hashable] = ()) -> TableLayout:
+    """The bound output for a loaded classifier (its labels and shipped thresholds): eager integrations."""
+    return table.layout(classifier.labels, existing, shipped_thresholds=classifier.loaded.shipped_thresholds)
+
+
+def declared_layout(
+    table: TableOptions, options: ClassifierOptions, labels: Sequence[str] | None = None, existing: Sequence[Hashable] = ()
+) -> TableLayout:
+    """The bound output of a lazy or distributed job, on the caller's side and without loading the model: the
+    labels from ``labels=`` or the model's config.json, ``"tuned"`` from the model's thresholds.json."""
+    from .loading import declared_labels, read_shipped_thresholds, resolve_model_source
+
+    names = declared_labels(options, labels)
+    shipped = None
+    if table.uses_shipped_thresholds:
+        shipped = read_shipped_thresholds(resolve_model_source(options.model_name), options.revision)
+    return table.layout(names, existing, shipped_thresholds=shipped)
 
 
 class TableKwargs(TypedDict, total=False):

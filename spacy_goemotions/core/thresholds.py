@@ -229,6 +229,20 @@ class ThresholdPolicy:
             )
         return np.array([mapping.get(name, self.default) for name in labels], dtype=np.float32)
 
+    def bound(self, labels: Sequence[str], model_thresholds: Mapping[str, float] | None) -> ThresholdPolicy:
+        """This policy with nothing left to resolve: ``"tuned"`` becomes the model's shipped thresholds, as data.
+
+        Done once, where a job is built (the caller's side), so that workers, partitions and saved runs apply
+        one policy and never look for a ``thresholds.json`` themselves. Any other policy is returned as is.
+
+        Raises:
+            ConfigurationError: ``"tuned"`` for a model that ships no thresholds.
+        """
+        if self.thresholds is not None:
+            return self
+        cutoffs = self.cutoffs(labels, model_thresholds)
+        return ThresholdPolicy(dict(zip(labels, cutoffs.tolist(), strict=True)), self.default, self.top_k, self.source)
+
     def select(
         self,
         scores: npt.NDArray[np.floating[Any]],

@@ -38,8 +38,7 @@ import numpy as np
 
 from ..core.classifier import EmotionClassifier
 from ..core.progress import progress_bar
-from ..core.table import TableLayout, TableOptions
-from ..core.thresholds import ThresholdPolicy
+from ..core.table import TableLayout, TableOptions, classifier_layout, derived_columns
 from ..errors import ConfigurationError, InputNotFoundError
 from .checkpoint import fingerprint, load_checkpoint, save_checkpoint
 from .formats import STDIO, FileFormat, detect_format, output_paths
@@ -283,8 +282,7 @@ def _check_paths(job: FileJob, resume: bool) -> None:
 def _prepare(job: FileJob, classifier: EmotionClassifier, table: TableOptions) -> tuple[list[str], TableLayout]:
     """The checks that need the model (its labels, its shipped thresholds); the labels and the column layout."""
     labels = list(classifier.labels)  # loads the model: after the cheap checks of the input
-    layout = table.layout(labels)  # checked against the kept columns again when they are known
-    layout.policy.cutoffs(labels, classifier.loaded.shipped_thresholds)  # "tuned" without thresholds.json: now
+    layout = classifier_layout(table, classifier)  # bound ("tuned" resolved); checked against the kept columns later
     names = [*labels, *(group for output in layout.groups for group in output.taxonomy.groups)]
     if job.formats[2] in ("csv", "tsv") and any("," in name for name in names):
         raise ConfigurationError(
@@ -327,7 +325,6 @@ class _FileRun:
         self.paths = output_paths(job.output)
         self.to_stdout = job.output == STDIO
         self.labels, self.layout = _prepare(job, classifier, table)
-        self.policy: ThresholdPolicy = self.layout.policy
         options = _options(job, classifier, table, self.labels, self.layout)
         described = job.parts.describe() if job.parts is not None else None
         self.fingerprint = fingerprint(job.input, options, described=described) if job.input != STDIO else {}
@@ -409,7 +406,7 @@ class _FileRun:
 
     def _open_sink(self, state: dict[str, Any] | None) -> Sink:
         kept = list(self.reader.kept)
-        self.layout = self.table.layout(self.labels, kept)
+        self.layout = classifier_layout(self.table, self.classifier, kept)
         out_format, out_gz = self.job.formats[2:]
         kept_types = self.reader.arrow_types() if out_format == "parquet" else None
         return open_sink(
@@ -426,16 +423,14 @@ class _FileRun:
 
     def _write_chunk(self, sink: Sink, chunk: Chunk, counts: BatchCounts) -> None:
         missing = repaired = 0
-        scores = np.empty((0, len(self.labels)), dtype=np.float32)
+        layout = self.layout
+        block = np.empty((len(layout.float_columns), len(chunk.texts)), dtype=np.float32)
         if chunk.texts:
-            result = self.classifier.run(chunk.texts, progress=False)
-            scores, missing, repaired = result.scores, result.stats.missing, result.stats.repaired
-        lists = [self.classifier.select(scores, self.policy)]
-        blocks = [scores]
-        for output, group_scores in zip(self.layout.groups, self.layout.group_scores(scores), strict=True):
-            blocks.append(group_scores)
-            lists.append(output.select(group_scores))
-        sink.write(chunk.columns, np.concatenate(blocks, axis=1) if len(blocks) > 1 else scores, lists, counts.chunks)
+            result = self.classifier.run(chunk.texts, progress=False, out=block[: len(self.labels)].T)
+            missing, repaired = result.stats.missing, result.stats.repaired
+        scored = derived_columns(block, layout)  # the one derivation of groups and lists every table uses
+        lists = [list(scored.lists[name]) for name in layout.list_columns]
+        sink.write(chunk.columns, np.ascontiguousarray(scored.floats.T), lists, counts.chunks)
         counts.add(chunk, missing, repaired)
 
     def _checkpoint(self, sink: Sink, position: dict[str, int], counts: BatchCounts, complete: bool = False) -> None:

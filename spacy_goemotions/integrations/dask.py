@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..core.loading import declared_labels
 from ..core.options import ClassifierOptions
-from ..core.table import TableOptions, split_classify_kwargs
+from ..core.table import TableLayout, declared_layout, split_classify_kwargs
 from ..errors import ConfigurationError, MissingExtraError
 from .pandas import classify_frame
 
@@ -46,19 +45,20 @@ def classify_partition(
     partition: pd.DataFrame,
     column: Hashable,
     options: ClassifierOptions,
-    table: TableOptions,
+    layout: TableLayout,
     expected_columns: list[Hashable],
     progress: bool | None = None,
 ) -> pd.DataFrame:
     """Classify one partition as ``df.emotions.classify`` would (what every Dask task runs).
 
-    Module-level and fed only plain options, so tasks pickle by reference and carry no model.
+    Module-level and fed only plain data (the options, and the output bound on the client), so tasks
+    pickle by reference, carry no model, and read no thresholds or taxonomy file.
 
     Raises:
         ConfigurationError: when the model's labels differ from those the lazy frame promised
             (a wrong ``labels=`` override), instead of letting Dask fail on a meta mismatch later.
     """
-    out = classify_frame(partition, column, options, table, progress)
+    out = classify_frame(partition, column, options, layout, progress)
     if list(out.columns) != expected_columns:
         raise ConfigurationError(
             f"Model {options.model_name!r} produced the columns {list(out.columns)}, but the lazy Dask "
@@ -110,11 +110,11 @@ class EmotionsDaskAccessor:
             raise ValueError(f"Column name {column!r} is not unique in this DataFrame; rename the duplicates first.")
         # Options are checked here, on the client, for their form only: the workers may have a GPU it lacks.
         classifier_options, table, progress = split_classify_kwargs(kwargs)
-        label_names = declared_labels(classifier_options, labels)
-        layout = table.layout(label_names, columns)  # fail while building the graph, not in the first task
+        # Bound here, once: the workers get the resolved policy and taxonomies, never the files they came from.
+        layout = declared_layout(table, classifier_options, labels, columns)  # fails while building the graph
         meta = _output_meta(self._ddf._meta, layout.float_columns, layout.list_columns)
         lazy: dd.DataFrame = self._ddf.map_partitions(  # type: ignore[no-untyped-call]
-            classify_partition, column, classifier_options, table, list(meta.columns), progress, meta=meta
+            classify_partition, column, classifier_options, layout, list(meta.columns), progress, meta=meta
         )
         return lazy
 

@@ -30,9 +30,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..core.classifier import get_classifier
-from ..core.loading import declared_labels
 from ..core.options import ClassifierOptions
-from ..core.table import TableLayout, split_classify_kwargs, table_columns
+from ..core.table import TableLayout, declared_layout, split_classify_kwargs, table_columns
 from ..errors import ConfigurationError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -139,7 +138,7 @@ def register(
     _check_name_is_free(con, name)
     options, table, progress = split_classify_kwargs(kwargs)
     get_classifier(options=options)  # fails now for a device or backend this machine lacks; loads nothing
-    layout = table.layout(declared_labels(options, labels))
+    layout = declared_layout(table, options, labels)  # bound once: every call applies this policy
     _check_case_insensitive_names(layout)
     real, texts = con.type("FLOAT"), con.list_type(con.type("VARCHAR"))
     fields = {field: real for field in layout.float_columns} | {field: texts for field in layout.list_columns}

@@ -17,7 +17,15 @@ import pandas as pd
 from ..core.classifier import get_classifier
 from ..core.explanations import MAX_WORDS
 from ..core.options import ClassifierOptions
-from ..core.table import TableOptions, derived_columns, score_block, split_classify_kwargs, split_score_kwargs
+from ..core.table import (
+    TableLayout,
+    TableOptions,
+    classifier_layout,
+    derived_columns,
+    score_block,
+    split_classify_kwargs,
+    split_score_kwargs,
+)
 from ..core.thresholds import ThresholdSpec
 from ..visual import explain, render
 from .pandas_summary import cooccurrence_frame, levels, summary_frame
@@ -64,16 +72,29 @@ def text_column(frame: pd.DataFrame, column: Hashable) -> pd.Series:
 
 
 def classify_frame(
-    frame: pd.DataFrame, column: Hashable, options: ClassifierOptions, table: TableOptions, progress: bool | None = None
+    frame: pd.DataFrame,
+    column: Hashable,
+    options: ClassifierOptions,
+    output: TableOptions | TableLayout,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
-    """What ``df.emotions.classify`` returns, from already validated options (Dask and Ray call this per partition)."""
+    """What ``df.emotions.classify`` returns, from already validated options (Dask and Ray call this per partition).
+
+    ``output``: the table options, bound here for the loaded model, or a :class:`TableLayout` bound already
+    on the caller's side (what a distributed job ships), which is only checked against the model's labels.
+    """
     series = text_column(frame, column)
     texts = texts_from_series(series)
     classifier = get_classifier(options=options)
-    layout = table.layout(classifier.labels, list(frame.columns))
+    if isinstance(output, TableLayout):
+        layout = output
+        layout.check_model_labels(classifier.labels, classifier.model_name)
+        layout.check_existing(list(frame.columns))
+    else:
+        layout = classifier_layout(output, classifier, list(frame.columns))
     block = score_block(texts, classifier, layout, progress)
     del texts  # the texts go before the label lists are built: memory beyond the output stays flat in rows
-    scored = derived_columns(block, classifier, layout)
+    scored = derived_columns(block, layout)
     added = pd.DataFrame(scored.floats.T, columns=scored.layout.float_columns, copy=False)  # adopts the block
     for name, values in scored.lists.items():
         added[name] = values

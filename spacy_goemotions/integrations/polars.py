@@ -28,9 +28,16 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from ..core.classifier import EmotionClassifier, get_classifier
-from ..core.loading import model_labels
 from ..core.options import ClassifierOptions
-from ..core.table import TableLayout, TableOptions, split_classify_kwargs, split_score_kwargs, table_columns
+from ..core.table import (
+    TableLayout,
+    TableOptions,
+    classifier_layout,
+    declared_layout,
+    split_classify_kwargs,
+    split_score_kwargs,
+    table_columns,
+)
 from ..core.thresholds import ThresholdSpec
 from ..errors import ConfigurationError, MissingExtraError
 
@@ -157,7 +164,7 @@ class EmotionsFrameNamespace:
         _check_text_column(self._df.columns, self._df.dtypes, column)
         options, table, progress = split_classify_kwargs(kwargs)
         classifier = get_classifier(options=options)
-        layout = table.layout(classifier.labels, self._df.columns)
+        layout = classifier_layout(table, classifier, self._df.columns)
         return pl.concat([self._df, _added_columns(self._df.get_column(column), classifier, layout, progress)], how="horizontal")
 
 
@@ -186,7 +193,7 @@ class EmotionsLazyFrameNamespace:
         schema = self._lf.collect_schema()
         _check_text_column(schema.names(), schema.dtypes(), column)
         options, table, progress = split_classify_kwargs(kwargs)
-        layout = table.layout(model_labels(options.model_name, options.revision), schema.names())
+        layout = declared_layout(table, options, None, schema.names())  # bound here: the query carries data, not files
         struct = _STRUCT_COLUMN
         while struct in schema or struct in layout.columns:
             struct += "_"

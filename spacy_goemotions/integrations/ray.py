@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..core.classifier import get_classifier
-from ..core.table import split_classify_kwargs
+from ..core.table import classifier_layout, split_classify_kwargs
 from ..errors import MissingExtraError
 from .pandas import classify_frame
 
@@ -73,7 +73,7 @@ class EmotionPredictor:
         # Load now (once per actor) and check the policy, so a bad model or threshold fails at
         # actor start. Each batch then finds this same classifier in the core's cache.
         classifier = get_classifier(options=self.options)
-        self.table.policy(classifier.labels)
+        self.layout = classifier_layout(self.table, classifier)  # bound once per actor, not per batch
         self.labels = classifier.labels
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
@@ -82,4 +82,4 @@ class EmotionPredictor:
             raise TypeError(
                 f'EmotionPredictor needs pandas batches, got {type(batch).__name__}. Pass batch_format="pandas" to map_batches.'
             )
-        return classify_frame(batch, self.column, self.options, self.table, self.progress)
+        return classify_frame(batch, self.column, self.options, self.layout, self.progress)

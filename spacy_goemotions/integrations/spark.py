@@ -30,9 +30,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..core.classifier import get_classifier
-from ..core.loading import declared_labels
 from ..core.options import ClassifierOptions
-from ..core.table import TableLayout, TableOptions, split_classify_kwargs, table_columns
+from ..core.table import TableLayout, declared_layout, split_classify_kwargs, table_columns
 from ..errors import ConfigurationError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -93,11 +92,11 @@ def classify(sdf: DataFrame, column: str, *, labels: Sequence[str] | None = None
     _check_text_column(schema, column)
     # Options are checked here, on the driver, for their form only: the executors may have a GPU it lacks.
     options, table, progress = split_classify_kwargs(kwargs)
-    layout = table.layout(declared_labels(options, labels), schema.names)
+    layout = declared_layout(table, options, labels, schema.names)  # bound once, here: executors get data, not files
     _check_case_clashes(layout, schema.names, sdf.sparkSession.conf.get("spark.sql.caseSensitive", "false"))
     out_schema = StructType([*schema.fields, *_added_fields(layout)])
     run = functools.partial(
-        classify_batches, column=column, options=options, table=table, expected_columns=out_schema.names, progress=progress
+        classify_batches, column=column, options=options, layout=layout, expected_columns=out_schema.names, progress=progress
     )
     with warnings.catch_warnings():
         # PySpark warns about pandas >= 3 whenever it builds a map UDF; this one never converts to pandas.
@@ -110,7 +109,7 @@ def classify_batches(
     *,
     column: str,
     options: ClassifierOptions,
-    table: TableOptions,
+    layout: TableLayout,
     expected_columns: list[str],
     progress: bool | None = None,
 ) -> Iterator[pa.RecordBatch]:
@@ -126,7 +125,6 @@ def classify_batches(
     options = _task_options(options)
     for batch in batches:
         classifier = get_classifier(options=options)  # the process-wide cache: only a worker's first batch loads
-        layout = table.layout(classifier.labels, batch.schema.names)
         names = [*batch.schema.names, *layout.columns]
         if names != expected_columns:
             raise ConfigurationError(
