@@ -47,7 +47,8 @@ CLEAR_SENTENCES = [
 
 @pytest.fixture(scope="module")
 def classifier() -> EmotionClassifier:
-    return EmotionClassifier(MODEL, device="cpu")
+    # Float32 torch by name: the figures below must not depend on the CPU's bf16 or on the default engine.
+    return EmotionClassifier(MODEL, backend="torch", dtype="float32", device="cpu")
 
 
 def test_ships_as_package_data_within_size_budget() -> None:
@@ -167,13 +168,32 @@ def test_model_card_figures_reproduce_on_the_test_split(classifier: EmotionClass
     assert f1.mean() == pytest.approx(report["summary"]["test_tuned_on_dev"]["macro_f1"], abs=0.005)
 
 
-def test_shipped_thresholds_are_the_dev_tuned_ones(classifier: EmotionClassifier) -> None:
+def _f1_per_label(scores: np.ndarray, gold: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    predicted = scores >= cutoffs
+    true_pos = (predicted & gold).sum(0)
+    return 2 * true_pos / np.maximum(predicted.sum(0) + gold.sum(0), 1)
+
+
+def test_shipped_thresholds_are_the_dev_tuned_ones() -> None:
+    """Every one of the 28 shipped thresholds is a dev-F1 optimum of the shipped weights, computed as the
+    training script computed it (float32, its max_length of 64 tokens)."""
+    report = json.loads((MODEL_DIR / "training_report.json").read_text(encoding="utf-8"))
+    reference = EmotionClassifier(
+        MODEL, backend="torch", dtype="float32", device="cpu", max_length=report["recipe"]["max_length"], progress=False
+    )
     texts, gold = _split("dev")
-    tuned = tune_thresholds(classifier.scores(texts), gold, classifier.labels)["thresholds"]
-    shipped = classifier.loaded.shipped_thresholds
-    # bf16 vs float32 arithmetic can move a flat F1 optimum by a few grid steps.
-    agree = sum(abs(tuned[name] - shipped[name]) <= 0.05 for name in classifier.labels)
-    assert agree >= 24, {name: (tuned[name], shipped[name]) for name in classifier.labels}
+    scores = reference.scores(texts)
+    labels = reference.labels
+    tuned = tune_thresholds(scores, gold, labels)["thresholds"]
+    shipped = reference.loaded.shipped_thresholds
+    assert set(shipped) == set(labels)
+    f1_shipped = _f1_per_label(scores, gold, np.array([shipped[name] for name in labels]))
+    f1_tuned = _f1_per_label(scores, gold, np.array([tuned[name] for name in labels]))
+    # A flat optimum may sit a few grid steps away when batches pad differently (measured here: 26 of 28
+    # thresholds equal, "love" 0.06 and "nervousness" 0.01 away, which costs the rare "nervousness" 0.008 F1,
+    # one dev example), but each shipped one must score within one example of the optimum.
+    lost = {name: round(float(t - s), 5) for name, t, s in zip(labels, f1_tuned, f1_shipped, strict=True) if t - s > 0.01}
+    assert not lost, lost
 
 
 @pytest.mark.slow

@@ -71,7 +71,7 @@ def test_int8_labels_agree_with_float32_on_a_trained_model(tmp_path: Path) -> No
     result = EmotionClassifier("goemotions-small", dtype="int8", cache_dir=str(tmp_path), progress=False).run(texts)
     assert result.stats.backend == "openvino"
     agreement = float(((result.scores >= 0.5) == (reference >= 0.5)).mean())
-    assert agreement >= 0.995, agreement  # measured 99.9% here; the bar for the full test split is 99.8%
+    assert agreement >= 0.998, agreement  # the promise (README: 99.89% on the test split); measured 99.9% on these texts
     difference = np.abs(result.scores - reference)
     assert 0 < difference.max() < 0.3 and difference.mean() < 0.01  # it did quantize, and only a little moved
 

@@ -507,7 +507,8 @@ def test_to_disk_from_disk_in_a_fresh_offline_process_after_deleting_the_model(o
     saved = tmp_path / "with_weights" / "goemotions" / "model"
     assert {p.name for p in saved.iterdir()} >= {"config.json", "model.safetensors", "tokenizer.json", "thresholds.json"}
     with safe_open(str(saved / "model.safetensors"), "pt") as weights:
-        assert {str(weights.get_slice(k).get_dtype()) for k in weights.keys()}  # noqa: SIM118 (safe_open is not a dict) == {"F32"}
+        dtypes = {str(weights.get_slice(k).get_dtype()) for k in weights.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        assert dtypes == {"F32"}
     assert not (tmp_path / "without_weights" / "goemotions" / "model").exists()
     shutil.rmtree(own_model)
 

@@ -79,7 +79,8 @@ def test_output_loads_in_the_library_with_its_tuned_thresholds(runs: tuple[Path,
     from safetensors import safe_open
 
     with safe_open(str(first / "model.safetensors"), framework="pt") as weights:
-        assert {str(weights.get_tensor(key).dtype) for key in weights.keys()}  # noqa: SIM118 (a safe_open handle, not a dict) == {"torch.float16"}
+        dtypes = {str(weights.get_tensor(key).dtype) for key in weights.keys()}  # noqa: SIM118 (a safe_open handle, not a dict)
+        assert dtypes == {"torch.float16"}
     classifier = EmotionClassifier(str(first), device="cpu", dtype="float32", progress=False)
     assert classifier.labels == GOEMOTIONS_LABELS
     shipped = json.loads((first / "thresholds.json").read_text(encoding="utf-8"))["thresholds"]
