@@ -14,20 +14,40 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "spacy_goemotions"
-#: What each layer may not import: third-party integrations below them, and the layers above.
-#: The core finds backends through its registry (module names as strings), never by importing one.
-FORBIDDEN = {
-    "core": {"spacy", "pandas", "dask", "ray", "polars", "duckdb", "pyspark", "pyarrow", "spacy_goemotions.backends", "spacy_goemotions.integrations",
-             "spacy_goemotions.files", "spacy_goemotions.evaluation", "spacy_goemotions.visual", "spacy_goemotions.cli"},
-    "backends": {"spacy", "pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.files",
-                 "spacy_goemotions.evaluation", "spacy_goemotions.visual", "spacy_goemotions.cli"},
-    "files": {"spacy", "pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.visual",
-              "spacy_goemotions.cli"},
-    "visual": {"pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.files",
-               "spacy_goemotions.cli"},
-    "evaluation": {"pandas", "dask", "ray", "polars", "duckdb", "pyspark", "spacy_goemotions.integrations", "spacy_goemotions.files", "spacy_goemotions.cli"},
-    "integrations": {"spacy_goemotions.cli", "spacy_goemotions.files"},
+ARCHITECTURE = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
+#: The names docs/ARCHITECTURE.md uses for what a layer must not import, as module names.
+DOC_NAMES = {
+    "spaCy": "spacy", "pandas": "pandas", "Dask": "dask", "Ray": "ray", "Polars": "polars", "DuckDB": "duckdb",
+    "Spark": "pyspark", "pyarrow": "pyarrow", "the package root": "spacy_goemotions",
 }  # fmt: skip
+
+
+def forbidden_imports() -> dict[str, set[str]]:
+    """What each layer may not import, read from the layer table of docs/ARCHITECTURE.md (so the two cannot drift)."""
+    rows = [line for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines() if line.startswith("| `")]
+    order = [row.split("|")[1].strip().strip("`").rstrip("/") for row in rows]
+    forbidden: dict[str, set[str]] = {}
+    for position, row in enumerate(rows):
+        layer, never = order[position], row.split("|")[3]
+        names: set[str] = set()
+        for item in (part.strip() for part in never.split(",") if part.strip()):
+            if item == "any layer above":
+                names.update(f"spacy_goemotions.{above}" for above in order[position + 1 :])
+            elif item.startswith("`"):
+                names.add(f"spacy_goemotions.{item.strip('`').rstrip('/')}")
+            else:
+                names.add(DOC_NAMES[item])  # a KeyError here: the doc names something this test does not know
+        forbidden[layer] = names
+    return forbidden
+
+
+FORBIDDEN = forbidden_imports()
+
+
+def test_the_rules_come_from_the_documented_table() -> None:
+    assert set(FORBIDDEN) == {"core", "backends", "files", "evaluation", "visual", "integrations", "cli"}
+    assert "spacy_goemotions.evaluation" in FORBIDDEN["visual"] and "spacy_goemotions.backends" in FORBIDDEN["core"]
+    assert "spacy_goemotions.cli" in FORBIDDEN["backends"] and "spacy_goemotions" in FORBIDDEN["files"]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -59,9 +79,59 @@ def test_each_layer_imports_only_what_lies_below_it(layer: str) -> None:
     for path in layer_files(layer):
         for module in imported_modules(path):
             for forbidden in FORBIDDEN[layer]:
-                if module == forbidden or module.startswith(forbidden + "."):
+                # The package root is forbidden as itself (`from spacy_goemotions import x`), not as its submodules.
+                below = forbidden != "spacy_goemotions" and module.startswith(forbidden + ".")
+                if module == forbidden or below or (forbidden == "spacy_goemotions" and _root_attribute(module)):
                     offences.append(f"{path.relative_to(PACKAGE)} imports {module}")
     assert offences == []
+
+
+def _root_attribute(module: str) -> bool:
+    """``spacy_goemotions.NAME`` where NAME is not a module of its own (a name the package root exports)."""
+    parts = module.split(".")
+    if len(parts) != 2 or parts[0] != "spacy_goemotions":
+        return False
+    return not ((PACKAGE / f"{parts[1]}.py").exists() or (PACKAGE / parts[1]).is_dir())
+
+
+def _module_files() -> dict[str, Path]:
+    return {".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): path
+            for path in PACKAGE.rglob("*.py")}  # fmt: skip
+
+
+def _import_time_edges(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules a file imports when it is imported: module-level statements only, not inside
+    functions nor under ``if TYPE_CHECKING``, and not its own package (``__init__`` files only re-export)."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level)[0]
+            module = f"{base}.{node.module}" if node.module else base
+            candidates = [f"{module}.{alias.name}" for alias in node.names] + [module]
+            found.update(name for name in candidates if name in modules)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("spacy_goemotions"):
+            names = [node.module or "", *(f"{node.module}.{alias.name}" for alias in node.names)]
+            found.update(name for name in names if name in modules)
+    own = package.removesuffix(".__init__")
+    return {name for name in found if name != own and not own.startswith(name + ".")}
+
+
+def test_no_two_modules_import_each_other_at_import_time() -> None:
+    modules = _module_files()
+    edges = {name: _import_time_edges(path, modules) for name, path in modules.items() if path.name != "__init__.py"}
+    cycles = []
+    for start in edges:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in edges.get(node, ()):
+                if nxt == start:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif nxt not in seen and nxt in edges:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert cycles == []
 
 
 def test_the_import_parser_sees_relative_and_function_level_imports(tmp_path: Path) -> None:

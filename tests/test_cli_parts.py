@@ -19,7 +19,8 @@ from spacy_goemotions.cli import main
 from spacy_goemotions.core.table import TableOptions
 from spacy_goemotions.errors import ConfigurationError
 from spacy_goemotions.files import FileJob, InputError, Interrupted, classify_file, output_paths
-from spacy_goemotions.files.part_outputs import RUN_FILE, output_name
+from spacy_goemotions.files.job import output_name
+from spacy_goemotions.files.part_outputs import RUN_FILE
 from spacy_goemotions.files.parts import Part, find_parts, survey_parts
 from spacy_goemotions.files.run import open_reader
 

@@ -468,7 +468,7 @@ def test_plot_writes_a_png(tiny_model: str, labelled: dict[str, Any], tmp_path: 
 def test_plot_without_matplotlib_names_the_extra(
     tiny_model: str, labelled: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from spacy_goemotions.evaluation.plotting import require_matplotlib
+    from spacy_goemotions.extras import require_matplotlib
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'spacy-goemotions\[plot\]'") as info:

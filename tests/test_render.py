@@ -256,3 +256,18 @@ def test_explanations_saved_as_json_render_the_same(tiny_model: str) -> None:
     assert explanation is not None
     again = Explanation.from_dict(json.loads(json.dumps(explanation.to_dict())))
     assert render(again, jupyter=False) == render(explanation, jupyter=False)
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_a_column_with_missing_texts_renders_them_as_missing(tiny_model: str, dtype: object) -> None:
+    import pandas as pd
+
+    from spacy_goemotions import render
+
+    column = pd.Series(["I love <b>this</b>", None, "why?", pd.NA if dtype != "str" else None], dtype=dtype)
+    html = render(column, model=tiny_model, backend="torch", device="cpu", dtype="float32")
+    assert isinstance(html, str)
+    assert "&lt;b&gt;this&lt;/b&gt;" in html and "<b>this</b>" not in html  # user text escaped
+    options = {"model": tiny_model, "backend": "torch", "device": "cpu", "dtype": "float32"}
+    expected = render(["I love <b>this</b>", None, "why?", None], **options)
+    assert html == expected  # NaN and pd.NA are missing texts, as None is

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..core import cache
 from ..core.quiet import quiet_transformers
 from .modernbert import classify_pooled, has_modernbert_head

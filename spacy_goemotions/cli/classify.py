@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import BadLineError
 from ..files.formats import FORMATS, STDIO
-from ..files.part_outputs import is_folder_output
-from ..files.run import DEFAULT_CHUNK_ROWS, FileJob, classify_file
+from ..files.job import DEFAULT_CHUNK_ROWS, FileJob, is_folder_output
+from ..files.run import classify_file
 from ..files.summary import BatchSummary, Interrupted
 from .options import add_classifier_arguments, add_group_arguments, add_policy_arguments, classifier_options, table_options
 

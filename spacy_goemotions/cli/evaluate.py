@@ -212,7 +212,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.predictions_out and Path(args.predictions_out).suffix.lower() not in PREDICTION_FORMATS:
         raise ConfigurationError(f"--predictions-out must end in {' or '.join(PREDICTION_FORMATS)}, got {args.predictions_out!r}")
     if args.plot:
-        from ..evaluation.plotting import require_matplotlib
+        from ..extras import require_matplotlib
 
         require_matplotlib()
     classifier = _classifier(args)

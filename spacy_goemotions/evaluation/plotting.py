@@ -9,21 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ..errors import ConfigurationError, MissingExtraError
+from ..errors import ConfigurationError
+from ..extras import require_matplotlib
 from .metrics import EvaluationTable
 
 _PURPOSE = "Plotting evaluation results"
-
-
-def require_matplotlib(purpose: str = _PURPOSE) -> Any:
-    """The ``matplotlib.figure`` module, or :class:`MissingExtraError` naming the ``plot`` extra."""
-    try:
-        from matplotlib import figure
-    except ImportError as error:
-        raise MissingExtraError("matplotlib", "plot", purpose) from error
-    return figure
 
 
 def plot_f1_comparison(
@@ -56,7 +47,7 @@ def plot_f1_comparison(
     for table in tables[1:]:
         if [row.label for row in table.rows] != labels:
             raise ConfigurationError(f"Table {table.name!r} has other labels than {tables[0].name!r}; cannot compare them")
-    figure_module = require_matplotlib()
+    figure_module = require_matplotlib(_PURPOSE)
     import numpy as np
 
     order = sorted(range(len(labels)), key=lambda i: -tables[0].rows[i].f1)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..errors import BadLineError, InputError
 from .formats import FORMATS, OutputPaths, detect_format, output_paths
-from .run import DEFAULT_CHUNK_ROWS, FileJob, classify_file
+from .job import DEFAULT_CHUNK_ROWS, FileJob
+from .run import classify_file
 from .summary import BatchCounts, BatchSummary, Interrupted
 
 __all__ = [

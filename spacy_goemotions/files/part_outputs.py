@@ -14,56 +14,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._version import __version__
 from ..core.progress import progress_bar
 from ..errors import ConfigurationError
 from .atomic import write_atomic
 from .checkpoint import check_same_run, read_state_file
-from .formats import STDIO, FileFormat, output_paths
-from .parts import Part, PartSet, PartSurvey
+from .formats import output_paths
+from .job import FileJob, output_name
+from .parts import PartSet, PartSurvey
 from .summary import BatchCounts, BatchSummary, Interrupted
-
-if TYPE_CHECKING:
-    from .run import FileJob
 
 RUN_FILE = "_classify-run.json"
 RUN_FORMAT = "spacy-goemotions/classify-run.v1"
-_EXTENSIONS: dict[str, str] = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
-#: The compression Spark and others put before ``.parquet`` (``part-0.snappy.parquet``): Parquet's own, not the new format's.
-_PARQUET_CODEC = re.compile(r"\.(snappy|gzip|gz|zstd|zst|lz4|brotli|uncompressed)$", re.IGNORECASE)
-
-
-def is_folder_output(output: str) -> bool:
-    """Whether OUTPUT names a folder: a trailing slash, or an existing folder."""
-    return output != STDIO and (output.endswith(("/", os.sep)) or os.path.isdir(output))
-
-
-def output_name(part: Part, output_format: str | None) -> tuple[str, FileFormat, bool]:
-    """The relative name, format and gzip of a part's output: the part's own, or with ``output_format``
-    that format's extension (gzip kept for text formats).
-
-    Example:
-        >>> output_name(Part("d/x=1/part-0.snappy.parquet", "x=1/part-0.snappy.parquet", "parquet", False), "csv")
-        ('x=1/part-0.csv', 'csv', False)
-    """
-    if output_format is None:
-        return part.relative, part.format, part.gz
-    fmt: FileFormat = output_format  # type: ignore[assignment]  # validated by FileJob
-    gz = part.gz and fmt != "parquet"
-    stem = os.path.splitext(part.relative[:-3] if part.relative.lower().endswith(".gz") else part.relative)[0]
-    if part.format == "parquet" and fmt != "parquet":
-        stem = _PARQUET_CODEC.sub("", stem)
-    return stem + _EXTENSIONS[fmt] + (".gz" if gz else ""), fmt, gz
-
-
 @dataclass
 class SharedProgress:
     """One progress bar over every part of a folder output: where the current part starts on it.

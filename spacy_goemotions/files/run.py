@@ -30,9 +30,8 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 
@@ -41,99 +40,20 @@ from ..core.progress import progress_bar
 from ..core.table import TableLayout, TableOptions, classifier_layout, derived_columns
 from ..errors import ConfigurationError, InputNotFoundError
 from .checkpoint import fingerprint, load_checkpoint, save_checkpoint
-from .formats import STDIO, FileFormat, detect_format, output_paths
+from .formats import STDIO, FileFormat, output_paths
+from .job import FileJob
 from .parquet_reader import ParquetReader
-from .part_outputs import FolderRun, SharedProgress, is_folder_output, output_name
-from .parts import MultiPartReader, Part, PartSet, find_parts, is_part_set, survey_parts
-from .readers import BadLinePolicy, Chunk, Reader, unique
+from .part_outputs import FolderRun, SharedProgress
+from .parts import MultiPartReader, Part, survey_parts
+from .readers import BadLinePolicy, Chunk, Reader
 from .rendering import float_strings_backend
 from .sinks import Sink, open_sink
 from .summary import BatchCounts, BatchSummary, Interrupted
 from .text_readers import DelimitedReader, JsonlReader
 
+
 #: Rows per chunk: the unit of scoring, of checkpointing and of stopping on Ctrl-C. 10,000 rows keep
 #: a chunk's memory small and a checkpoint every few seconds on a GPU (a few minutes on a CPU).
-DEFAULT_CHUNK_ROWS = 10_000
-
-
-@dataclass(frozen=True)
-class FileJob:
-    """What to read and write: validated on construction (formats, chunk size), before any model loads.
-
-    Args:
-        input: a CSV/TSV/JSONL (optionally ``.gz``) or Parquet file; ``-`` reads JSONL from stdin; a
-            folder of such files (read recursively) or a glob (``"data/**/*.parquet"``): its files, in
-            the order of their relative paths, read as one input (see :mod:`.parts`).
-        output: the file to write (its format from its extension, or ``output_format``); ``-``
-            writes JSONL to stdout (not atomic, not resumable); a folder (a trailing ``/``, or an
-            existing folder): one output file per input part, with the part's relative name (with
-            ``output_format``, that format's extension), see :mod:`.part_outputs`.
-        text_column: the column holding the texts; an empty field or null is a missing text.
-        id_column: a column to put first in the output.
-        keep_columns: input columns to copy to the output (after ``id_column``); ``()`` keeps the
-            text column; ``None`` keeps every column.
-        input_format, output_format: ``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"``, where the
-            extension does not tell.
-        chunk_rows: rows per chunk (scoring, checkpoint and stop granularity).
-        on_bad_lines: ``"error"`` stops at a malformed line naming it; ``"skip"`` skips and counts it.
-    """
-
-    input: str
-    output: str
-    text_column: str
-    id_column: str | None = None
-    keep_columns: Sequence[str] | None = ()
-    input_format: str | None = None
-    output_format: str | None = None
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-    on_bad_lines: BadLinePolicy = "error"
-    formats: tuple[FileFormat, bool, FileFormat, bool] = field(init=False, repr=False, compare=False)
-    #: The input's files for a folder or glob input, or for a folder output (None: one file or stdin).
-    parts: PartSet | None = field(init=False, repr=False, compare=False)
-    #: Whether ``output`` is a folder (one output file per input part).
-    output_dir: bool = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        output_dir = is_folder_output(self.output)
-        if output_dir and self.input == STDIO:
-            raise ConfigurationError("A folder output needs named input files; stdin ('-') goes to one output file.")
-        many = output_dir or (self.input != STDIO and is_part_set(self.input))
-        parts = find_parts(self.input, self.input_format) if many else None
-        if parts is None:
-            inputs = detect_format(self.input, self.input_format, option="input_format")
-        else:
-            first = parts.parts[0]
-            inputs = (first.format, first.gz)
-        if parts is not None and output_dir:
-            if self.output_format is not None:  # validated as the option it is
-                detect_format(self.output, self.output_format, option="output_format")
-            outputs = output_name(parts.parts[0], self.output_format)[1:]
-        else:
-            outputs = detect_format(self.output, self.output_format, option="output_format")
-        object.__setattr__(self, "formats", (*inputs, *outputs))
-        object.__setattr__(self, "parts", parts)
-        object.__setattr__(self, "output_dir", output_dir)
-        if self.on_bad_lines not in get_args(BadLinePolicy):
-            raise ConfigurationError(
-                f"on_bad_lines must be 'error' or 'skip', got {self.on_bad_lines!r}", options=("on_bad_lines",)
-            )
-        if isinstance(self.chunk_rows, bool) or not isinstance(self.chunk_rows, int) or self.chunk_rows < 1:
-            raise ConfigurationError(
-                f"chunk_rows must be an integer >= 1, got {self.chunk_rows!r}. Example: chunk_rows=10000",
-                options=("chunk_rows",),
-                value=self.chunk_rows,
-                example={"chunk_rows": 10000},
-            )
-
-    @property
-    def kept(self) -> list[str] | None:
-        """The input columns the output starts with (None: every column)."""
-        if self.keep_columns is None:
-            return None
-        ids = [self.id_column] if self.id_column else []
-        return unique([*ids, *(self.keep_columns or [self.text_column])])
-
-
 def _never() -> bool:
     return False
 

@@ -18,6 +18,7 @@ from ..core.classifier import EmotionClassifier, get_classifier
 from ..core.explanations import MAX_WORDS, Explanation, explain_segmented
 from ..core.options import ClassifierOptions
 from ..core.table import TableOptions
+from ..core.text import is_missing_text
 from ..core.thresholds import ThresholdPolicy
 from .words import segment
 
@@ -45,7 +46,7 @@ def as_list(obj: Any) -> list[Any]:
     """A single input as a one-item list; a list, tuple or other iterable of inputs as a list."""
     from spacy.tokens import Doc
 
-    if obj is None or isinstance(obj, (str, Doc, Explanation)):
+    if is_missing_text(obj) or isinstance(obj, (str, Doc, Explanation)):
         return [obj]
     if isinstance(obj, Iterable):
         return list(obj)
@@ -88,7 +89,7 @@ def collect(raw: Sequence[Any], options: ClassifierOptions, table: TableOptions,
     to_score: list[tuple[int, str, list[str]]] = []  # (item, its text, its sentences' texts)
     to_explain: list[int] = []
     for index, item in enumerate(raw):
-        if item is None:
+        if is_missing_text(item):  # None, NaN, pd.NA: as everywhere else, a missing text, shown as such
             continue
         if isinstance(item, Explanation):
             views[index] = ItemView(item.text, dict(item.scores), explanation=item)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
-from ..evaluation.plotting import require_matplotlib
+from ..extras import require_matplotlib
 from .palette import label_rgb
 
 _PURPOSE = "Plotting summaries"
