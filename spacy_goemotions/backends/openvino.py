@@ -14,6 +14,7 @@ one set per kind of CPU.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -225,6 +226,22 @@ def _module_key(options: ClassifierOptions, threads: int) -> tuple[Any, ...]:
 #: Compiled modules per loaded model (weakly held: a model dropped from the load cache frees its modules too).
 _MODULES: weakref.WeakKeyDictionary[LoadedModel, dict[tuple[Any, ...], OpenVinoModule]] = weakref.WeakKeyDictionary()
 _MODULES_LOCK = threading.Lock()
+
+
+def _forget_modules_in_forked_child() -> None:
+    """A forked child (``nlp.pipe(n_process=N)`` on Linux) must not run the parent's compiled models.
+
+    OpenVINO's compiled models and infer queues own threads that ``fork()`` does not copy (an inherited
+    request can block for ever: openvinotoolkit/openvino#416), and a lock may have been held by one of them.
+    The child starts with none: its first run compiles again, from the persistent cache (no conversion).
+    """
+    global _MODULES, _MODULES_LOCK
+    _MODULES = weakref.WeakKeyDictionary()
+    _MODULES_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_modules_in_forked_child)
 
 
 def is_ready(loaded: LoadedModel, options: ClassifierOptions, threads: int) -> bool:
