@@ -228,14 +228,21 @@ _MODULES: weakref.WeakKeyDictionary[LoadedModel, dict[tuple[Any, ...], OpenVinoM
 _MODULES_LOCK = threading.Lock()
 
 
+#: What a forked child inherited from its parent: held until the child exits (see below).
+_INHERITED_AT_FORK: list[Any] = []
+
+
 def _forget_modules_in_forked_child() -> None:
     """A forked child (``nlp.pipe(n_process=N)`` on Linux) must not run the parent's compiled models.
 
     OpenVINO's compiled models and infer queues own threads that ``fork()`` does not copy (an inherited
     request can block for ever: openvinotoolkit/openvino#416), and a lock may have been held by one of them.
     The child starts with none: its first run compiles again, from the persistent cache (no conversion).
+    The inherited ones are kept referenced, never destroyed here: their destructors would wait for threads
+    that exist only in the parent (this handler also runs in a ``subprocess`` child before its exec).
     """
     global _MODULES, _MODULES_LOCK
+    _INHERITED_AT_FORK.append((_MODULES, list(_MODULES.items())))  # strong references: nothing inherited is freed
     _MODULES = weakref.WeakKeyDictionary()
     _MODULES_LOCK = threading.Lock()
 
