@@ -1,6 +1,6 @@
 """Add emotion columns to a CSV of texts with the pandas accessor.
 
-    python examples/pandas_quickstart.py examples/reviews.csv --column text --model goemotions-small
+    python examples/pandas_quickstart.py examples/comments.csv --column text --model goemotions-small
 """
 
 from __future__ import annotations

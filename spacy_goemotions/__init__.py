@@ -13,6 +13,7 @@ from ._version import __version__
 from .core import ClassifierOptions, EmotionClassifier, RunStats, ScoringResult, ThresholdPolicy, get_classifier
 from .core.explanations import Explanation
 from .core.loading import bundled_model_names, clear_model_cache
+from .core.taxonomies import Taxonomy, available_taxonomies, taxonomies
 from .core.thresholds import available_presets, threshold_presets
 from .errors import ConfigurationError, GoEmotionsError, MissingExtraError, ModelLoadError
 from .evaluation.tuning import tune_thresholds
@@ -37,14 +38,17 @@ __all__ = [
     "ModelLoadError",
     "RunStats",
     "ScoringResult",
+    "Taxonomy",
     "ThresholdPolicy",
     "__version__",
     "available_presets",
+    "available_taxonomies",
     "bundled_model_names",
     "clear_model_cache",
     "explain",
     "get_classifier",
     "render",
+    "taxonomies",
     "threshold_presets",
     "tune_thresholds",
 ]

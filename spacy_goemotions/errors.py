@@ -46,6 +46,12 @@ class GoEmotionsError(Exception):
         options: the names of the options the message is about (may be empty).
         value: the bad value of ``options[0]`` when the error is about one value given, else None.
         example: right values of the options, ``{option: value}``, as the message's example shows them (may be empty).
+
+    Args:
+        message: what was wrong and how to fix it.
+        options: the names of the options the message is about.
+        value: the bad value given, where the error is about one value.
+        example: right values of the options.
     """
 
     def __init__(
@@ -83,7 +89,12 @@ class InputNotFoundError(InputError, FileNotFoundError):
 
 
 class BadLineError(InputError):
-    """A malformed line (bad CSV quoting, wrong number of fields, invalid JSON); ``line`` is 1-based."""
+    """A malformed line (bad CSV quoting, wrong number of fields, invalid JSON); ``line`` is 1-based.
+
+    Args:
+        message: what is wrong with the line.
+        line: its 1-based line number in the input.
+    """
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message, options=("on_bad_lines",))
@@ -91,7 +102,13 @@ class BadLineError(InputError):
 
 
 class MissingExtraError(GoEmotionsError, ImportError):
-    """An optional dependency is missing; the message names the extra to install."""
+    """An optional dependency is missing; the message names the extra to install.
+
+    Args:
+        package: the missing package.
+        extra: the extra of spacy-goemotions that installs it.
+        purpose: what needed it (the message starts with it).
+    """
 
     def __init__(self, package: str, extra: str, purpose: str) -> None:
         super().__init__(

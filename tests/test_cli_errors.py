@@ -309,12 +309,9 @@ def test_every_code_of_the_table_is_documented() -> None:
         for kind in row.types:
             assert f"`{kind.__name__}`" in section, kind
         assert f"| {row.code} " in section, row
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    said = readme.split("Exit codes (every command): ", 1)[1].split(" See ", 1)[0]
-    for words in ("0 done", "1 bad input or data", "2 bad usage or options", "3 the model could not load",
-                  "4 an optional extra is missing", "130/143 stopped"):  # fmt: skip
-        assert words in said, said
-    assert {int(code) for code in re.findall(r"\b(\d+)(?:/\d+)? [a-z]", said)} == {0, *(row.code for row in EXIT_CODES)}
+    # The user's documentation prints the table itself, from EXIT_CODES, when the site builds: it cannot drift.
+    cli_page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "## Errors and exit codes" in cli_page and "print(docgen.exit_codes())" in cli_page
 
 
 # --- the flags said for library options ---------------------------------------------------------------

@@ -96,7 +96,7 @@ EXIT_CODES: tuple[ExitCode, ...] = (
 def exit_code(error: BaseException, stop_signal: int | None = None) -> int | None:
     """The exit code of ``error`` by :data:`EXIT_CODES`; None for an unexpected exception (a bug).
 
-    Example:
+    Examples:
         >>> from spacy_goemotions.errors import ConfigurationError, InputNotFoundError
         >>> exit_code(ConfigurationError("x")), exit_code(InputNotFoundError("x")), exit_code(RuntimeError("x"))
         (2, 1, None)

@@ -216,7 +216,7 @@ class Flags:
         shell reads as ``--prefix x``); the name as the message's first word becomes the flag. Options
         the command has no flag for stay as they are.
 
-        Example:
+        Examples:
             >>> flags = Flags({"chunk_rows": "--chunk-rows"})
             >>> flags.message(GoEmotionsError("chunk_rows must be >= 1. Example: chunk_rows=10000", options=("chunk_rows",)))
             '--chunk-rows must be >= 1. Example: --chunk-rows 10000'

@@ -105,7 +105,7 @@ def resolve_backend_name(backend: str, *, device_type: str, dtype: str, compile:
     A function of the options and the machine only (never of the job's size, the cache's contents or
     what ran before in the process), so that the same call always runs on the same engine.
 
-    Example:
+    Examples:
         >>> resolve_backend_name("auto", device_type="cuda", dtype="auto", compile="auto", packing=None)
         'torch'
     """

@@ -44,7 +44,7 @@ _LOCK = threading.Lock()
 def cache_root(option: str | os.PathLike[str] | None = None) -> Path | None:
     """The cache folder in force, or None when caching is off.
 
-    Example:
+    Examples:
         >>> cache_root("off") is None
         True
     """

@@ -30,7 +30,7 @@ def calibration_texts(option: str | os.PathLike[str] | Sequence[str] | None) -> 
     Raises:
         ConfigurationError: for a file that cannot be read or has fewer than ``MIN_CALIBRATION_TEXTS`` texts.
 
-    Example:
+    Examples:
         >>> len(calibration_texts(None))
         300
     """

@@ -54,7 +54,7 @@ class EmotionClassifier:
         ConfigurationError: for a bad option, a device this machine does not have, or a backend
             whose package is missing (with the command that installs it).
 
-    Example:
+    Examples:
         >>> clf = EmotionClassifier("goemotions-small")            # doctest: +SKIP
         >>> clf.scores(["Thank you so much!"]).shape               # doctest: +SKIP
         (1, 28)
@@ -153,7 +153,11 @@ class EmotionClassifier:
 
     def known_labels(self) -> tuple[str, ...] | None:
         """The labels if they are known without loading or any network: from the loaded model, or
-        from a local or bundled model's ``config.json``; None for a hub model not loaded yet."""
+        from a local or bundled model's ``config.json``; None for a hub model not loaded yet.
+
+        Returns:
+            the label names in column order, or None when only loading would tell.
+        """
         if self._loaded is not None:
             return self._loaded.labels
         from .loading import is_local_source, model_labels, resolve_model_source
@@ -171,11 +175,27 @@ class EmotionClassifier:
         return max(budget, self.options.max_length)
 
     def policy(self, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None) -> ThresholdPolicy:
-        """A validated :class:`ThresholdPolicy` for this model's labels."""
+        """A validated :class:`ThresholdPolicy` for this model's labels.
+
+        Args:
+            threshold: as ``threshold=`` everywhere: a float, ``{label: float}``, a preset or a JSON path.
+            top_k: keep at most this many labels per row.
+
+        Returns:
+            the policy, checked against this model's labels.
+        """
         return ThresholdPolicy.from_spec(threshold, top_k, labels=self.labels)
 
     def select(self, scores: ScoreMatrix, policy: ThresholdPolicy) -> list[list[str]]:
-        """Labels the policy selects in each score row (highest first); NaN rows give []."""
+        """Labels the policy selects in each score row (highest first); NaN rows give [].
+
+        Args:
+            scores: (n, len(labels)) scores of this classifier.
+            policy: what decides; ``"tuned"`` uses this model's shipped thresholds.
+
+        Returns:
+            per row, the selected labels, highest score first.
+        """
         return policy.select_labels(scores, self.labels, self.loaded.shipped_thresholds)
 
     def scores(self, texts: Iterable[str | None], *, progress: bool | None = None, out: ScoreMatrix | None = None) -> ScoreMatrix:
@@ -188,14 +208,31 @@ class EmotionClassifier:
                 new one; any memory layout (e.g. the transpose of a column block a DataFrame will
                 own), so a caller can avoid holding the scores twice.
 
+        Returns:
+            float32 array of shape (n, len(labels)): row i holds text i's scores, NaN for a missing text.
+
         Raises:
             TypeError: for an element that is neither a string nor None, naming its position.
             ValueError: for an ``out`` of the wrong shape or dtype.
+
+        Examples:
+            >>> clf = EmotionClassifier("goemotions-small")                     # doctest: +SKIP
+            >>> clf.scores(["Thank you so much!", None]).shape                   # doctest: +SKIP
+            (2, 28)
         """
         return self.run(texts, progress=progress, out=out).scores
 
     def run(self, texts: Iterable[str | None], *, progress: bool | None = None, out: ScoreMatrix | None = None) -> ScoringResult:
-        """Like :meth:`scores`, also returning the run's :class:`RunStats`."""
+        """Like :meth:`scores`, also returning the run's :class:`RunStats`.
+
+        Args:
+            texts: strings, or None for a missing text.
+            progress: show a progress bar (None: the classifier's setting).
+            out: an existing float32 array to fill, as for :meth:`scores`.
+
+        Returns:
+            the scores, the labels and the run's statistics (the engine that ran, batches, tokens, seconds).
+        """
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not a single string: pass [text]")
         items = texts if isinstance(texts, Sequence) else list(texts)
@@ -220,7 +257,10 @@ class EmotionClassifier:
         The warm-up runs the shape classes a real run meets (one row and several, texts inside and
         beyond the local attention window, with and without padding), so later batches do not recompile.
 
-        Example:
+        Returns:
+            the seconds the warm-up took.
+
+        Examples:
             >>> EmotionClassifier("goemotions-small", compile=True).warmup()  # doctest: +SKIP
             81.2
         """
@@ -241,7 +281,15 @@ class EmotionClassifier:
         return time.perf_counter() - started
 
     def iter_scores(self, texts: Iterable[str | None], *, chunk_rows: int = scoring.DEFAULT_WINDOW_ROWS) -> Iterator[ScoreMatrix]:
-        """Score a stream lazily, ``chunk_rows`` texts at a time, yielding one matrix per chunk."""
+        """Score a stream lazily, ``chunk_rows`` texts at a time, yielding one matrix per chunk.
+
+        Args:
+            texts: strings or None, consumed lazily.
+            chunk_rows: texts scored together (deduplicated and batched within a chunk).
+
+        Returns:
+            an iterator of float32 matrices, one per chunk, in input order.
+        """
         buffer: list[str | None] = []
         for text in texts:
             buffer.append(text)
@@ -290,7 +338,15 @@ def get_classifier(
 
     Takes what :class:`EmotionClassifier` takes (but ``progress``, which each call passes).
 
-    Example:
+    Args:
+        model: hub id, local directory or bundled model name (or ``options.model``).
+        options: the options as one object.
+        **overrides: options that override ``options``' fields.
+
+    Returns:
+        the process-wide classifier for these options (created on first use; its model loads on first use).
+
+    Examples:
         >>> get_classifier("goemotions-small") is get_classifier(options=ClassifierOptions("goemotions-small"))  # doctest: +SKIP
         True
     """

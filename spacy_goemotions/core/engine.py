@@ -36,7 +36,7 @@ class Engine:
             operations they do not quantize in the CPU's float precision).
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
 
-    Example:
+    Examples:
         >>> str(Engine("openvino", "bfloat16", "cpu"))
         'openvino/bfloat16/cpu'
         >>> Engine.parse("torch/float32/cpu") == Engine("torch", "float32", "cpu")
@@ -51,22 +51,50 @@ class Engine:
         return f"{self.backend}/{self.precision}/{self.device}"
 
     def describe(self) -> str:
-        """For people: ``"openvino, bfloat16, on cpu"``."""
+        """For people: ``"openvino, bfloat16, on cpu"``.
+
+        Returns:
+            the engine in words.
+        """
         return f"{self.backend}, {self.precision}, on {self.device}"
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain form, as saved in checkpoints and pipelines: ``{"backend", "precision", "device"}``.
+
+        Returns:
+            the three fields by name.
+        """
         return {"backend": self.backend, "precision": self.precision, "device": self.device}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Engine:
+        """The engine :meth:`to_dict` wrote.
+
+        Args:
+            data: ``{"backend", "precision", "device"}``.
+
+        Returns:
+            the engine.
+        """
         return cls(str(data["backend"]), str(data["precision"]), str(data["device"]))
 
     @classmethod
     def parse(cls, text: str) -> Engine:
-        """The inverse of ``str(engine)``."""
+        """The inverse of ``str(engine)``.
+
+        Args:
+            text: ``"backend/precision/device"``, as ``str(engine)`` writes it.
+
+        Returns:
+            the engine.
+        """
         backend, precision, device = text.split("/", 2)
         return cls(backend, precision, device)
 
     def options_hint(self) -> str:
-        """The options that ask for this engine, for messages: ``backend='openvino', dtype='bfloat16', device='cpu'``."""
+        """The options that ask for this engine, for messages: ``backend='openvino', dtype='bfloat16', device='cpu'``.
+
+        Returns:
+            ``backend=..., dtype=..., device=...`` in Python syntax.
+        """
         return f"backend={self.backend!r}, dtype={self.precision!r}, device={self.device!r}"

@@ -99,6 +99,12 @@ class Explanation:
         attributions: for each explained label (the highest-scoring first, or the order asked for),
             one value per word: the label's score minus its score without that word (see the module).
         units: the ``[start, end)`` ranges of ``words`` explained together (one: the whole text).
+
+    Examples:
+        >>> explanation = Explanation.from_dict({"text": "so happy", "words": [["so", 0, 2], ["happy", 3, 8]],
+        ...     "scores": {"joy": 0.9}, "attributions": {"joy": [0.05, 0.6]}})  # doctest: +SKIP
+        >>> explanation.top_words("joy", 1)  # doctest: +SKIP
+        [('happy', 0.6)]
     """
 
     text: str
@@ -115,7 +121,14 @@ class Explanation:
     def top_words(self, label: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` words that raise ``label``'s score most, with their attributions.
 
-        Example:
+        Args:
+            label: an explained label (a key of ``attributions``).
+            k: how many words.
+
+        Returns:
+            ``(word, attribution)`` pairs, the largest attribution first.
+
+        Examples:
             >>> explanation.top_words("gratitude", 2)   # doctest: +SKIP
             [('Thank', 0.41), ('you', 0.12)]
         """
@@ -126,7 +139,11 @@ class Explanation:
         return [(self.words[i].text, values[i]) for i in order]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON, msgpack): what ``doc._.emotion_explanation`` holds; :meth:`from_dict` inverts it."""
+        """Plain data (JSON, msgpack): what ``doc._.emotion_explanation`` holds; :meth:`from_dict` inverts it.
+
+        Returns:
+            ``{"text", "words", "scores", "attributions", "units"}`` of plain values.
+        """
         return {
             "text": self.text,
             "words": [[word.text, word.start, word.whitespace] for word in self.words],
@@ -137,6 +154,14 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
+        """The explanation :meth:`to_dict` wrote.
+
+        Args:
+            data: what :meth:`to_dict` returned.
+
+        Returns:
+            the explanation.
+        """
         words = tuple(Word(str(text), int(start), str(space)) for text, start, space in data["words"])
         attributions = {str(label): tuple(float(v) for v in values) for label, values in data["attributions"].items()}
         scores = {str(label): float(value) for label, value in data["scores"].items()}

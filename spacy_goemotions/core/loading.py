@@ -34,7 +34,15 @@ MODEL_THRESHOLDS_FILE = "thresholds.json"
 
 
 def bundled_model_names() -> list[str]:
-    """Names usable as ``model=`` that load from package data, with no network."""
+    """Names usable as ``model=`` that load from package data, with no network.
+
+    Returns:
+        the names, sorted.
+
+    Examples:
+        >>> bundled_model_names()
+        ['goemotions-small']
+    """
     if not BUNDLED_MODELS_DIR.is_dir():
         return []
     return sorted(p.name for p in BUNDLED_MODELS_DIR.iterdir() if (p / "config.json").is_file())
@@ -142,7 +150,7 @@ def model_labels(model: str | Path, revision: str | None = None) -> tuple[str, .
     transformers; a hub id goes through ``transformers.AutoConfig`` (served from the local cache
     when the hub is offline).
 
-    Example:
+    Examples:
         >>> model_labels("goemotions-small")[:2]  # doctest: +SKIP
         ('admiration', 'amusement')
     """
@@ -325,7 +333,11 @@ def load_model(
 
 
 def clear_model_cache() -> None:
-    """Drop every cached model (frees memory; the next call loads again)."""
+    """Drop every cached model (frees memory; the next call loads again).
+
+    Examples:
+        >>> clear_model_cache()  # the next get_classifier(...) call loads its model again
+    """
     with _CACHE_LOCK:
         _CACHE.clear()
 

@@ -78,7 +78,7 @@ class ClassifierOptions:
         ConfigurationError: for any value of the wrong type or outside its choices, naming the
             value and giving a right example.
 
-    Example:
+    Examples:
         >>> ClassifierOptions("goemotions-small", dtype="float32").batch_size
         256
     """
@@ -167,12 +167,23 @@ class ClassifierOptions:
         return self.max_length // 8 if self.chunk_overlap is None else self.chunk_overlap
 
     def replace(self, **changes: Any) -> "ClassifierOptions":
-        """A copy with ``changes`` applied and validated (unknown names raise ``TypeError``)."""
+        """A copy with ``changes`` applied and validated (unknown names raise ``TypeError``).
+
+        Args:
+            **changes: new values by field name.
+
+        Returns:
+            a new, validated ``ClassifierOptions``.
+        """
         check_option_names(changes)
         return dataclasses.replace(self, **changes) if changes else self
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values by field name (JSON-serializable)."""
+        """Plain values by field name (JSON-serializable).
+
+        Returns:
+            ``{field: value}`` for every field.
+        """
         return dataclasses.asdict(self)
 
 
@@ -226,7 +237,7 @@ def check_option_names(
 def resolve_options(options: ClassifierOptions | None = None, overrides: Mapping[str, Any] | None = None) -> ClassifierOptions:
     """``options`` (or the defaults) with keyword ``overrides`` applied: how every entry point merges them.
 
-    Example:
+    Examples:
         >>> resolve_options(ClassifierOptions(dtype="float32"), {"batch_size": 8}).batch_size
         8
     """

@@ -3,7 +3,7 @@
 A run reads its rows a window at a time (bounded memory for millions of rows). In each window the
 texts are repaired and deduplicated, tokenized, and their sequences planned into batches sorted by
 length; the backend computes the batches, and the window's text scores go to their rows. Nothing
-here knows which backend runs: it only follows the contract of :mod:`spacy_goemotions.backends.base`.
+here knows which backend runs: it only follows the contract of :mod:`spacy_goemotions.core.backend`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,29 @@ PREFETCH_BATCHES = 4
 
 @dataclass
 class RunStats:
-    """What one scoring run did; the benchmark and the CLI summary read it."""
+    """What one scoring run did; the benchmark and the CLI summary read it.
+
+    Attributes:
+        rows: texts given, missing ones included.
+        missing: texts that were None (NaN rows).
+        repaired: texts whose lone surrogates were replaced with U+FFFD.
+        unique_texts: distinct texts scored (identical texts are computed once).
+        sequences: sequences the model ran (more than texts when long texts are chunked).
+        batches: model batches.
+        real_tokens: tokens of the texts.
+        computed_tokens: tokens the model computed, padding included.
+        seconds: wall-clock time of the run.
+        compiled: whether ``torch.compile`` ran the batches.
+        packed: whether batches were packed without padding.
+        backend: what computed the run: ``"torch"`` or ``"openvino"`` (``""`` with nothing to score).
+        precision: what it computed in: ``"float32"``, ``"bfloat16"``, ``"float16"`` or ``"int8"``.
+        device: the device it ran on.
+
+    Examples:
+        >>> result = EmotionClassifier("goemotions-small").run(["Thank you!", "Thank you!", None])  # doctest: +SKIP
+        >>> result.stats.rows, result.stats.missing, result.stats.unique_texts, str(result.stats.engine)  # doctest: +SKIP
+        (3, 1, 1, 'openvino/bfloat16/cpu')
+    """
 
     rows: int = 0
     missing: int = 0
@@ -76,7 +98,18 @@ class RunStats:
 
 @dataclass
 class ScoringResult:
-    """Scores in input order (NaN rows for missing texts), and the run's statistics."""
+    """Scores in input order (NaN rows for missing texts), and the run's statistics.
+
+    Attributes:
+        scores: float32 (n, len(labels)) scores, row i for text i.
+        labels: the column names of ``scores``.
+        stats: what the run did.
+
+    Examples:
+        >>> result = EmotionClassifier("goemotions-small").run(["Thank you!"])  # doctest: +SKIP
+        >>> result.scores.shape, result.labels[:2]                              # doctest: +SKIP
+        ((1, 28), ('admiration', 'amusement'))
+    """
 
     scores: ScoreMatrix
     labels: tuple[str, ...]
@@ -145,7 +178,7 @@ class ScoringRun:
 
     Args:
         encoder: turns texts into the sequences the model runs.
-        backend: computes batches (see :mod:`spacy_goemotions.backends.base`).
+        backend: computes batches (see :mod:`spacy_goemotions.core.backend`).
         labels: how many score columns the model has.
         device_type: ``"cpu"``, ``"cuda"`` (or ``"cuda:1"``) or ``"mps"``: picks the CPU batch rules; recorded in ``RunStats``.
         max_tokens, batch_size, aggregate, prefetch: the options of the same names; ``max_tokens`` is

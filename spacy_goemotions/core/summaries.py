@@ -41,7 +41,7 @@ class NameSummary:
 def summarize(scores: npt.NDArray[np.floating], selected: Sequence[Sequence[str]], names: Sequence[str]) -> list[NameSummary]:
     """Per name: texts, missing, on, share on and mean score, over the rows of ``scores`` (``(n, names)``).
 
-    Example:
+    Examples:
         >>> summarize(np.array([[0.9], [np.nan], [0.2]]), [["joy"], [], []], ["joy"])[0].share
         0.5
     """

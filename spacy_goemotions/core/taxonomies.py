@@ -60,6 +60,11 @@ class Taxonomy:
         name: names the output columns (``{prefix}{name}_{group}`` and the list column ``name``).
         groups: group -> member labels, in the taxonomy's order.
         source: where it came from (``"built-in"``, a file, ``"registry"``, ``"dict"``), for messages.
+
+    Examples:
+        >>> taxonomy = load_taxonomy("ekman")
+        >>> taxonomy.group_names
+        ('anger', 'disgust', 'fear', 'joy', 'sadness', 'surprise', 'neutral')
     """
 
     name: str
@@ -71,6 +76,15 @@ class Taxonomy:
         cls, name: str, mapping: Mapping[str, Sequence[str]], labels: Sequence[str] = GOEMOTIONS_LABELS, source: str = "dict"
     ) -> Taxonomy:
         """Validate ``mapping`` against a model's ``labels`` and build the taxonomy.
+
+        Args:
+            name: the taxonomy's name (names its output columns).
+            mapping: group -> member labels.
+            labels: the model's labels.
+            source: where the mapping came from, for messages.
+
+        Returns:
+            the validated taxonomy.
 
         Raises:
             ConfigurationError: for an empty group, an unknown label, a label in two groups, or a label
@@ -111,11 +125,26 @@ class Taxonomy:
         return tuple(self.groups)
 
     def columns(self, labels: Sequence[str]) -> list[npt.NDArray[np.intp]]:
-        """For each group, the score columns (label indices) of its members."""
+        """For each group, the score columns (label indices) of its members.
+
+        Args:
+            labels: the model's labels, in column order.
+
+        Returns:
+            one array of column indices per group, in group order.
+        """
         return [np.array([labels.index(member) for member in members], dtype=np.intp) for members in self.groups.values()]
 
     def scores(self, label_scores: npt.NDArray[np.float32], labels: Sequence[str]) -> npt.NDArray[np.float32]:
-        """``(n, groups)`` float32: each group's score, the maximum of its members' (NaN rows stay NaN)."""
+        """``(n, groups)`` float32: each group's score, the maximum of its members' (NaN rows stay NaN).
+
+        Args:
+            label_scores: (n, len(labels)) label scores.
+            labels: their column names.
+
+        Returns:
+            the group scores, one column per group.
+        """
         matrix = np.asarray(label_scores, dtype=np.float32)
         out = np.empty((len(matrix), len(self.groups)), dtype=np.float32)
         for group, columns in enumerate(self.columns(labels)):
@@ -123,12 +152,24 @@ class Taxonomy:
         return out
 
     def gold(self, label_gold: npt.ArrayLike, labels: Sequence[str]) -> npt.NDArray[np.uint8]:
-        """``(n, groups)`` 0/1: a text is gold for a group when any of its member labels is gold."""
+        """``(n, groups)`` 0/1: a text is gold for a group when any of its member labels is gold.
+
+        Args:
+            label_gold: (n, len(labels)) 0/1 gold labels.
+            labels: their column names.
+
+        Returns:
+            the gold groups, one column per group.
+        """
         matrix = np.asarray(label_gold).astype(bool)
         return np.stack([matrix[:, columns].any(axis=1) for columns in self.columns(labels)], axis=1).astype(np.uint8)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (a spaCy pipeline saves it, so that a taxonomy file need not exist where it loads)."""
+        """Plain data (a spaCy pipeline saves it, so that a taxonomy file need not exist where it loads).
+
+        Returns:
+            ``{"name", "groups", "source"}``.
+        """
         return {
             "name": self.name,
             "groups": {group: list(members) for group, members in self.groups.items()},
@@ -137,6 +178,15 @@ class Taxonomy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], labels: Sequence[str] = GOEMOTIONS_LABELS) -> Taxonomy:
+        """The taxonomy :meth:`to_dict` wrote, validated again against ``labels``.
+
+        Args:
+            data: what :meth:`to_dict` returned.
+            labels: the model's labels.
+
+        Returns:
+            the taxonomy.
+        """
         return cls.from_mapping(str(data["name"]), data["groups"], labels, str(data.get("source", "dict")))
 
 
@@ -145,14 +195,22 @@ TaxonomySpec = Union[str, os.PathLike[str], Taxonomy]  # noqa: UP007 (a runtime 
 
 
 def available_taxonomies() -> list[str]:
-    """Names accepted as ``taxonomy="<name>"``."""
+    """Names accepted as ``taxonomy="<name>"``.
+
+    Returns:
+        the registered names, sorted (``"ekman"``, ``"sentiment"`` and your own).
+
+    Examples:
+        >>> available_taxonomies()[:2]
+        ['ekman', 'sentiment']
+    """
     return sorted(taxonomies.get_all())
 
 
 def load_taxonomy(spec: TaxonomySpec, labels: Sequence[str] = GOEMOTIONS_LABELS) -> Taxonomy:
     """A validated :class:`Taxonomy` from a name, a JSON file or a taxonomy, for a model's ``labels``.
 
-    Example:
+    Examples:
         >>> load_taxonomy("ekman").group_names
         ('anger', 'disgust', 'fear', 'joy', 'sadness', 'surprise', 'neutral')
     """

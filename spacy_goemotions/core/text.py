@@ -15,7 +15,7 @@ def is_missing_text(value: Any) -> bool:
     The one rule every entry point applies (tables, the visualizer): a missing text gets NaN scores and no
     labels, its row kept; anything else that is not a string is an error naming it.
 
-    Example:
+    Examples:
         >>> [is_missing_text(v) for v in (None, float("nan"), "", "nan", 0.0)]
         [True, True, False, False, False]
     """

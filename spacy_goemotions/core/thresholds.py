@@ -134,7 +134,15 @@ def read_thresholds_file(path: str | os.PathLike[str]) -> dict[str, float]:
 
 
 def available_presets() -> list[str]:
-    """Names accepted as ``threshold="<name>"``."""
+    """Names accepted as ``threshold="<name>"``.
+
+    Returns:
+        the preset names, sorted: the registered presets and ``"tuned"``.
+
+    Examples:
+        >>> "model_card" in available_presets() and "tuned" in available_presets()
+        True
+    """
     return sorted({*threshold_presets.get_all(), TUNED_PRESET})
 
 
@@ -149,7 +157,7 @@ class ThresholdPolicy:
         top_k: keep at most this many selected labels per row (highest first); None keeps all.
         source: where the policy came from (a preset name, a file, "float", "dict"), for display.
 
-    Example:
+    Examples:
         >>> policy = ThresholdPolicy.from_spec({"joy": 0.3}, top_k=2)
         >>> policy.cutoffs(("joy", "anger")).tolist()
         [0.30000001192092896, 0.5]
@@ -169,6 +177,15 @@ class ThresholdPolicy:
         labels: Sequence[str] = GOEMOTIONS_LABELS,
     ) -> ThresholdPolicy:
         """Build and validate a policy from what users pass as ``threshold=`` and ``top_k=``.
+
+        Args:
+            threshold: a float in [0, 1], ``{label: float}``, a preset name (``"model_card"``, ``"tuned"``, a
+                registered one), the path of a thresholds JSON file, a ``ThresholdPolicy``, or None for 0.5.
+            top_k: keep at most this many selected labels per row; None keeps all.
+            labels: the labels the policy may name (a dict or file naming another label fails).
+
+        Returns:
+            the validated policy.
 
         Raises:
             ConfigurationError: for values outside [0, 1], unknown labels, unknown presets,
@@ -211,6 +228,9 @@ class ThresholdPolicy:
         Args:
             labels: the model's labels, in column order.
             model_thresholds: the thresholds shipped with the model; required by ``"tuned"``.
+
+        Returns:
+            float32 array, one threshold per label of ``labels``.
         """
         mapping = self.thresholds
         if mapping is None:
@@ -235,6 +255,13 @@ class ThresholdPolicy:
         Done once, where a job is built (the caller's side), so that workers, partitions and saved runs apply
         one policy and never look for a ``thresholds.json`` themselves. Any other policy is returned as is.
 
+        Args:
+            labels: the model's labels, in column order.
+            model_thresholds: the thresholds shipped with the model (None when it ships none).
+
+        Returns:
+            a policy whose thresholds are data (never the ``"tuned"`` placeholder).
+
         Raises:
             ConfigurationError: ``"tuned"`` for a model that ships no thresholds.
         """
@@ -249,7 +276,16 @@ class ThresholdPolicy:
         labels: Sequence[str],
         model_thresholds: Mapping[str, float] | None = None,
     ) -> list[list[int]]:
-        """Column indices selected in each row, highest score first. NaN rows select nothing."""
+        """Column indices selected in each row, highest score first. NaN rows select nothing.
+
+        Args:
+            scores: (n, len(labels)) scores.
+            labels: the column names of ``scores``.
+            model_thresholds: the thresholds shipped with the model; required by ``"tuned"``.
+
+        Returns:
+            per row, the indices of the selected columns.
+        """
         matrix = np.asarray(scores, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[1] != len(labels):
             raise ValueError(f"scores must have shape (n, {len(labels)}), got {matrix.shape}")
@@ -267,17 +303,43 @@ class ThresholdPolicy:
         labels: Sequence[str],
         model_thresholds: Mapping[str, float] | None = None,
     ) -> list[list[str]]:
-        """Like :meth:`select`, with label names instead of column indices."""
+        """Like :meth:`select`, with label names instead of column indices.
+
+        Args:
+            scores: (n, len(labels)) scores.
+            labels: the column names of ``scores``.
+            model_thresholds: the thresholds shipped with the model; required by ``"tuned"``.
+
+        Returns:
+            per row, the selected labels, highest score first.
+
+        Examples:
+            >>> import numpy as np
+            >>> ThresholdPolicy.from_spec(0.5).select_labels(np.array([[0.9, 0.6], [0.1, 0.2]]), ["joy", "anger"])
+            [['joy', 'anger'], []]
+        """
         return [[labels[i] for i in row] for row in self.select(scores, labels, model_thresholds)]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable form; :meth:`from_dict` restores it."""
+        """JSON-serializable form; :meth:`from_dict` restores it.
+
+        Returns:
+            ``{"thresholds", "default", "top_k", "source"}`` with plain floats.
+        """
         thresholds = None if self.thresholds is None else {k: float(v) for k, v in self.thresholds.items()}
         return {"thresholds": thresholds, "default": self.default, "top_k": self.top_k, "source": self.source}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, labels: Sequence[str] = GOEMOTIONS_LABELS) -> ThresholdPolicy:
-        """Inverse of :meth:`to_dict`, validating every value."""
+        """Inverse of :meth:`to_dict`, validating every value.
+
+        Args:
+            data: what :meth:`to_dict` returned.
+            labels: the labels the thresholds may name.
+
+        Returns:
+            the policy.
+        """
         raw = data.get("thresholds")
         thresholds = None if raw is None else _check_label_mapping(raw, labels, "the saved policy")
         default = check_unit_interval(data.get("default", DEFAULT_THRESHOLD), "default threshold")

@@ -38,7 +38,7 @@ def convert_to_docbin(
     Returns:
         The number of Docs written.
 
-    Example:
+    Examples:
         >>> convert_to_docbin("dev.tsv", "corpus/dev.spacy")      # doctest: +SKIP
         5426
     """

@@ -215,7 +215,9 @@ def read_dataset(
     Args:
         path: the file (``.tsv``, ``.csv``, ``.jsonl``, each optionally ``.gz``).
         labels: the label names; numeric ids index this sequence (GoEmotions ids by default).
-        text_column, labels_column, id_column: column names (CSV) or keys (JSONL).
+        text_column: the column (CSV) or key (JSONL) of the texts.
+        labels_column: the column or key of the labels (names or ids; a list, or comma-separated).
+        id_column: the column or key of the ids (row numbers where absent).
         format: ``"tsv"``, ``"csv"`` or ``"jsonl"`` to override the extension.
 
     Returns:
@@ -224,7 +226,7 @@ def read_dataset(
     Raises:
         DatasetError: missing file or column, unknown label name or id (with the line number).
 
-    Example:
+    Examples:
         >>> data = read_dataset("dev.tsv")                        # doctest: +SKIP
         >>> len(data), data.gold.shape                            # doctest: +SKIP
         (5426, (5426, 28))

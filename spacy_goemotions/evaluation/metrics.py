@@ -47,7 +47,25 @@ MICRO_AVG = "micro avg"
 
 @dataclass(frozen=True)
 class MetricsRow:
-    """One row of an evaluation table: a label, or an average over labels."""
+    """One row of an evaluation table: a label, or an average over labels.
+
+    Args:
+        label: the label, or ``"macro avg"`` / ``"micro avg"``.
+        accuracy: share of texts whose decision for the label is right.
+        precision: of the texts predicted, the share that are gold (0 when none is predicted).
+        recall: of the gold texts, the share predicted (0 when none is gold).
+        f1: harmonic mean of precision and recall (0 when both are 0).
+        mcc: Matthews correlation coefficient (0 where undefined).
+        support: gold texts of the label (for macro avg: the number of texts; for micro avg: gold label assignments).
+        threshold: the label's threshold, the common one, or ``"various"`` in the averages.
+
+    Examples:
+        >>> import numpy as np
+        >>> table = evaluate_scores(np.array([[0.9], [0.2]]), np.array([[1], [1]]), ["joy"], ThresholdPolicy.from_spec(0.5))
+        >>> row = table.row("joy")
+        >>> row.precision, row.recall, row.support
+        (1.0, 0.5, 2)
+    """
 
     label: str
     accuracy: float
@@ -71,6 +89,13 @@ class EvaluationTable:
         micro: the metrics of the counts pooled over all labels.
         n_texts: number of texts evaluated.
         policy: the policy's :meth:`ThresholdPolicy.to_dict`, when it came from one.
+
+    Examples:
+        >>> import numpy as np
+        >>> table = evaluate_scores(np.array([[0.9, 0.1], [0.2, 0.7]]), np.array([[1, 0], [0, 1]]), ["joy", "anger"],
+        ...                         ThresholdPolicy.from_spec(0.5))
+        >>> table.n_texts, table.row("macro avg").f1
+        (2, 1.0)
     """
 
     name: str
@@ -81,18 +106,33 @@ class EvaluationTable:
     policy: dict[str, Any] | None = field(default=None)
 
     def row(self, label: str) -> MetricsRow:
-        """The row of ``label`` (or of ``"macro avg"`` / ``"micro avg"``)."""
+        """The row of ``label`` (or of ``"macro avg"`` / ``"micro avg"``).
+
+        Args:
+            label: a label of the table, ``"macro avg"`` or ``"micro avg"``.
+
+        Returns:
+            its metrics.
+        """
         for candidate in (self.macro, self.micro, *self.rows):
             if candidate.label == label:
                 return candidate
         raise KeyError(f"No row {label!r}; rows: {[r.label for r in self.rows]}")
 
     def all_rows(self) -> tuple[MetricsRow, ...]:
-        """The rows in the model card's order: macro avg, micro avg, then the labels."""
+        """The rows in the model card's order: macro avg, micro avg, then the labels.
+
+        Returns:
+            macro avg, micro avg, then one row per label.
+        """
         return (self.macro, self.micro, *self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable form (what ``--format json`` prints)."""
+        """JSON-serializable form (what ``--format json`` prints).
+
+        Returns:
+            ``{"name", "n_texts", "policy", "rows"}``, rows as plain dicts in the model card's order.
+        """
         return {
             "name": self.name,
             "n_texts": self.n_texts,
@@ -165,7 +205,7 @@ def evaluate(
     Returns:
         An :class:`EvaluationTable` (see the module docstring for the conventions).
 
-    Example:
+    Examples:
         >>> table = evaluate([[1, 0], [1, 1]], [[1, 0], [0, 1]], ["joy", "anger"], thresholds=0.5)
         >>> table.row("joy").precision, table.row("anger").recall, table.micro.f1
         (0.5, 1.0, 0.8)
@@ -251,7 +291,10 @@ def evaluate_scores(
         model_thresholds: the thresholds shipped with the model (needed by ``"tuned"``).
         name: the table's title (default: :func:`describe_policy`).
 
-    Example:
+    Returns:
+        the per-label table with its macro and micro averages.
+
+    Examples:
         >>> import numpy as np
         >>> table = evaluate_scores(np.array([[0.9], [0.2]]), np.array([[1], [1]]), ["joy"],
         ...                         ThresholdPolicy.from_spec(0.5))
@@ -329,6 +372,12 @@ def format_tables(
 
     Returns:
         The text, ending with a newline.
+
+    Examples:
+        >>> import numpy as np
+        >>> table = evaluate_scores(np.array([[0.9], [0.2]]), np.array([[1], [0]]), ["joy"], ThresholdPolicy.from_spec(0.5))
+        >>> print(format_tables([table], "csv").splitlines()[0])
+        Policy,Label,Accuracy,Precision,Recall,F1,MCC,Support,Threshold
     """
     if fmt not in OUTPUT_FORMATS:
         raise ConfigurationError(

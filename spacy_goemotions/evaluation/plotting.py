@@ -38,7 +38,7 @@ def plot_f1_comparison(
     Returns:
         The path written.
 
-    Example:
+    Examples:
         >>> plot_f1_comparison([standard, tuned], "f1.png")       # doctest: +SKIP
     """
     if not tables:

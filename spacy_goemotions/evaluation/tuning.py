@@ -40,7 +40,7 @@ def tune_thresholds(
         ``{"format": ..., "metric": "f1", "thresholds": {label: t}, "f1": {label: f1},
         "support": {label: n}}``: pass it (or the JSON file it is saved to) as ``threshold=``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> result = tune_thresholds(np.array([[0.2], [0.7]]), np.array([[0], [1]]), ["joy"])
         >>> 0.2 < result["thresholds"]["joy"] <= 0.7

@@ -32,7 +32,7 @@ def detect_format(path: str, override: str | None = None, *, option: str = "outp
     ``-`` (stdin/stdout) is JSONL. Gzip is told by a final ``.gz``. ``option`` names the option
     ``override`` came from (``"input_format"`` or ``"output_format"``), for the error messages.
 
-    Example:
+    Examples:
         >>> detect_format("comments.csv.gz")
         ('csv', True)
     """

@@ -31,7 +31,7 @@ def output_name(part: Part, output_format: str | None) -> tuple[str, FileFormat,
     """The relative name, format and gzip of a part's output: the part's own, or with ``output_format``
     that format's extension (gzip kept for text formats).
 
-    Example:
+    Examples:
         >>> output_name(Part("d/x=1/part-0.snappy.parquet", "x=1/part-0.snappy.parquet", "parquet", False), "csv")
         ('x=1/part-0.csv', 'csv', False)
     """
@@ -43,7 +43,6 @@ def output_name(part: Part, output_format: str | None) -> tuple[str, FileFormat,
     if part.format == "parquet" and fmt != "parquet":
         stem = _PARQUET_CODEC.sub("", stem)
     return stem + _EXTENSIONS[fmt] + (".gz" if gz else ""), fmt, gz
-
 
 
 DEFAULT_CHUNK_ROWS = 10_000
@@ -65,10 +64,15 @@ class FileJob:
         id_column: a column to put first in the output.
         keep_columns: input columns to copy to the output (after ``id_column``); ``()`` keeps the
             text column; ``None`` keeps every column.
-        input_format, output_format: ``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"``, where the
-            extension does not tell.
+        input_format: ``"csv"``, ``"tsv"``, ``"jsonl"`` or ``"parquet"``, where the input's extension does not tell.
+        output_format: the same, for the output.
         chunk_rows: rows per chunk (scoring, checkpoint and stop granularity).
         on_bad_lines: ``"error"`` stops at a malformed line naming it; ``"skip"`` skips and counts it.
+
+    Examples:
+        >>> job = FileJob("comments.csv.gz", "scored.parquet", text_column="body", id_column="id")
+        >>> job.chunk_rows
+        10000
     """
 
     input: str

@@ -93,7 +93,7 @@ def find_parts(path: str, input_format: str | None = None) -> PartSet:
         ConfigurationError: for a file whose format cannot be told from its extension (pass
             ``input_format`` to read every part as that format).
 
-    Example:
+    Examples:
         >>> [part.relative for part in find_parts("scored/").parts]  # doctest: +SKIP
         ['date=2024-01-01/part-00000-3f2a.snappy.parquet', 'date=2024-01-02/part-00000-3f2a.snappy.parquet']
     """

@@ -87,6 +87,14 @@ def classify_file(
             line with ``on_bad_lines="error"`` (the checkpoint is kept: fix the file and start over,
             or resume with ``on_bad_lines="skip"``).
         Interrupted: ``should_stop()`` returned True; the checkpoint is kept.
+
+    Examples:
+        >>> from spacy_goemotions import EmotionClassifier
+        >>> from spacy_goemotions.files import FileJob, classify_file
+        >>> job = FileJob("comments.csv", "scored.parquet", text_column="body")               # doctest: +SKIP
+        >>> summary = classify_file(job, classifier=EmotionClassifier("goemotions-small"))  # doctest: +SKIP
+        >>> summary.counts.rows_out                                                          # doctest: +SKIP
+        10000
     """
     table = table or TableOptions()
     if job.output_dir:

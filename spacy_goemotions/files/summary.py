@@ -47,6 +47,20 @@ class BatchSummary:
     """The result of :func:`~.run.classify_file`: counts for the whole job and timing for this process.
 
     ``parts`` is the number of input files of a folder or glob input (None for one file).
+
+    Args:
+        counts: rows in and out, missing, repaired, replaced, skipped, chunks: for the whole job, resumed runs
+            included.
+        seconds: wall-clock time of this process's run.
+        rows_this_run: rows this process scored (fewer than ``counts.rows_out`` after a resume).
+        resumed_from_row: the row a resumed run continued from (0 for a fresh run).
+        output: where the output was written.
+        parts: the number of input files of a folder or glob input (None for one file).
+
+    Examples:
+        >>> summary = classify_file(FileJob("in.csv", "out.csv", text_column="body"), classifier=clf)  # doctest: +SKIP
+        >>> summary.counts.missing, round(summary.rows_per_second)                                     # doctest: +SKIP
+        (3, 2410)
     """
 
     counts: BatchCounts

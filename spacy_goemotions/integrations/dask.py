@@ -70,7 +70,12 @@ def classify_partition(
 
 @register_dataframe_accessor("emotions")  # type: ignore[no-untyped-call]
 class EmotionsDaskAccessor:
-    """``ddf.emotions``: add emotion score columns and a labels column to a Dask DataFrame, lazily."""
+    """``ddf.emotions``: add emotion score columns and a labels column to a Dask DataFrame, lazily.
+
+    Examples:
+        >>> out = ddf.emotions.classify("body", model="goemotions-small")  # doctest: +SKIP
+        >>> out.compute()                                                  # doctest: +SKIP
+    """
 
     def __init__(self, dask_obj: dd.DataFrame) -> None:
         if not isinstance(dask_obj, dd.DataFrame):
@@ -92,11 +97,13 @@ class EmotionsDaskAccessor:
             labels: the model's label names in id2label order, to build the lazy frame without
                 reading the model's config (e.g. a hub model the client cannot reach). Checked
                 against the model on the workers.
+            column: the text column.
+            **kwargs: the options of ``df.emotions.classify``.
 
         Returns:
             A lazy ``dask.dataframe.DataFrame``; call ``.compute()``, ``.to_parquet(...)``, etc.
 
-        Example:
+        Examples:
             >>> import dask.dataframe as dd                                          # doctest: +SKIP
             >>> import spacy_goemotions.integrations.dask                            # doctest: +SKIP
             >>> ddf = dd.read_parquet("comments/")                                   # doctest: +SKIP

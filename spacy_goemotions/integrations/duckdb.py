@@ -125,11 +125,11 @@ def register(
         ConfigurationError: for a bad option, field names that DuckDB would confuse (its names ignore
             case), or a ``name`` the connection already has a function of (remove it first or pick another).
 
-    Example:
+    Examples:
         >>> con = duckdb.connect()                                                            # doctest: +SKIP
         >>> register(con, model="goemotions-small", threshold="tuned", taxonomy="ekman")    # doctest: +SKIP
-        >>> con.sql("SELECT goemotions('Thank you so much!').emotions").fetchone()          # doctest: +SKIP
-        (['gratitude'],)
+        >>> con.sql("SELECT goemotions('Thank you so much!').emotions").fetchall()          # doctest: +SKIP
+        [(['gratitude'],)]
     """
     if not isinstance(con, duckdb.DuckDBPyConnection):
         raise TypeError(f"register needs a DuckDB connection, got {type(con).__name__}. Example: register(duckdb.connect())")

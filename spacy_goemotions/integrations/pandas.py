@@ -111,7 +111,15 @@ def _accessed(obj: Any, kind: type, name: str) -> Any:
 
 @pd.api.extensions.register_dataframe_accessor("emotions")
 class EmotionsDataFrameAccessor:
-    """``df.emotions``: add emotion score columns and a labels column to a DataFrame."""
+    """``df.emotions``: add emotion score columns and a labels column to a DataFrame.
+
+    Examples:
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"body": ["Thank you so much!", None]})
+        >>> out = df.emotions.classify("body", model="goemotions-small", threshold="tuned")  # doctest: +SKIP
+        >>> out["emotions"].tolist()                                                         # doctest: +SKIP
+        [['gratitude'], []]
+    """
 
     def __init__(self, pandas_obj: pd.DataFrame) -> None:
         self._df: pd.DataFrame = _accessed(pandas_obj, pd.DataFrame, "DataFrame")
@@ -129,7 +137,10 @@ class EmotionsDataFrameAccessor:
                 override; the table options ``threshold`` (0.5), ``top_k`` (None), ``prefix`` ("") and
                 ``labels_column`` ("emotions"); and ``progress`` (None: a bar for large inputs on a terminal).
 
-        Example:
+        Returns:
+            a new DataFrame; ``df`` itself is never modified, and its index and row order are kept.
+
+        Examples:
             >>> out = df.emotions.classify("body", model="goemotions-small", threshold="tuned")  # doctest: +SKIP
         """
         options, table, progress = split_classify_kwargs(kwargs)
@@ -153,7 +164,20 @@ class EmotionsDataFrameAccessor:
         and with ``freq=`` ("D", "W", "MS", ...) per period of a datetime column; rows without a value
         or date form a group of their own.
 
-        Example:
+        Args:
+            by: a column to summarize per value of (rows without a value form a group of their own).
+            freq: with ``by`` a datetime column: a pandas offset alias (``"D"``, ``"W"``, ``"MS"``, ...) to summarize
+                per period.
+            prefix: the prefix of the score columns, as given to ``classify``.
+            labels_column: the labels column, as given to ``classify``.
+            labels: the label names (default: the GoEmotions labels found as columns).
+            taxonomies: the taxonomies to summarize (default: every one found).
+
+        Returns:
+            a tidy frame: ``level``, ``name`` (then the ``by`` column), ``texts``, ``missing``, ``on``, ``share``,
+                ``mean_score``.
+
+        Examples:
             >>> scored = df.emotions.classify("body", taxonomy="ekman")               # doctest: +SKIP
             >>> scored.emotions.summary(by="created", freq="W")                        # doctest: +SKIP
         """
@@ -164,7 +188,21 @@ class EmotionsDataFrameAccessor:
         self, level: str = "label", *, prefix: str = "", labels_column: str = "emotions", labels: Sequence[str] | None = None
     ) -> pd.DataFrame:
         """In how many texts two labels (or groups of taxonomy ``level``) are on together; the diagonal:
-        in how many each is on. A square frame indexed and columned by the names."""
+        in how many each is on. A square frame indexed and columned by the names.
+
+        Args:
+            level: ``"label"``, or the name of a taxonomy whose groups to count.
+            prefix: the prefix of the score columns, as given to ``classify``.
+            labels_column: the labels column, as given to ``classify``.
+            labels: the label names (default: the GoEmotions labels).
+
+        Returns:
+            an integer frame, names by names.
+
+        Examples:
+            >>> out.emotions.cooccurrence("ekman").loc["joy", "surprise"]  # doctest: +SKIP
+            1
+        """
         taxonomies = None if level == "label" else [level]
         found = levels(self._df, prefix=prefix, labels_column=labels_column, labels=labels, taxonomies=taxonomies)
         return cooccurrence_frame(self._df, next(item for item in found if item.name == level))
@@ -186,6 +224,19 @@ class EmotionsDataFrameAccessor:
 
         Missing texts are shown as missing. ``kwargs``: ``threshold``, ``top_k``, ``bars``, ``title`` and
         the classifier options, as for ``render``.
+
+        Args:
+            column: the text column.
+            n: most rows to show.
+            random_state: seeds the sample when there are more than ``n`` rows.
+            explain: also explain each text (words coloured by their effect).
+            summary: open with how often each emotion is on.
+            page: a standalone HTML document instead of a fragment.
+            jupyter: display inline and return None; None: when in a notebook.
+            **kwargs: ``threshold``, ``top_k``, ``bars``, ``title`` and the classifier options, as for ``render``.
+
+        Returns:
+            the HTML, or None when it was displayed in a notebook.
         """
         series = text_column(self._df, column)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -202,7 +253,14 @@ class EmotionsDataFrameAccessor:
 
 @pd.api.extensions.register_series_accessor("emotions")
 class EmotionsSeriesAccessor:
-    """``series.emotions``: score a text Series."""
+    """``series.emotions``: score a text Series.
+
+    Examples:
+        >>> import pandas as pd
+        >>> texts = pd.Series(["Thank you so much!", "Why is this broken?"])
+        >>> texts.emotions.labels(model="goemotions-small", top_k=1).tolist()  # doctest: +SKIP
+        [['gratitude'], ['confusion']]
+    """
 
     def __init__(self, pandas_obj: pd.Series) -> None:
         self._series: pd.Series = _accessed(pandas_obj, pd.Series, "Series")
@@ -211,6 +269,13 @@ class EmotionsSeriesAccessor:
         """An (n, labels) float32 DataFrame aligned to the Series index (NaN rows for missing text).
 
         Takes the classifier options, ``options=`` and ``progress=`` as ``df.emotions.classify`` does.
+
+        Args:
+            **kwargs: the classifier options (``model``, ``device``, ``dtype``, ...) or ``options=``, and
+                ``progress=``, as for ``df.emotions.classify``.
+
+        Returns:
+            the scores, one column per label.
         """
         options, progress = split_score_kwargs(kwargs)
         classifier = get_classifier(options=options)
@@ -230,7 +295,17 @@ class EmotionsSeriesAccessor:
         """A Series of :class:`~spacy_goemotions.Explanation` objects aligned to the Series index (None
         for a missing text): which words raise or lower each explained label (see ``spacy_goemotions.explain``).
 
-        Example:
+        Args:
+            labels: the labels to explain (default: each text's ``top_k`` highest).
+            top_k: how many of each text's highest-scoring labels to explain.
+            max_words: longer texts are explained a sentence at a time.
+            **kwargs: the classifier options (``model``, ``device``, ``dtype``, ...) or ``options=``, and
+                ``progress=``, as for ``df.emotions.classify``.
+
+        Returns:
+            one Explanation (or None) per row.
+
+        Examples:
             >>> df["body"].emotions.explain(model="goemotions-small")[0].top_words("gratitude")  # doctest: +SKIP
         """
         explanations = explain(texts_from_series(self._series), labels=labels, top_k=top_k, max_words=max_words, **kwargs)
@@ -239,7 +314,17 @@ class EmotionsSeriesAccessor:
     def labels(
         self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, **kwargs: Unpack[ScoreKwargs]
     ) -> pd.Series:
-        """A Series of label lists (highest score first), aligned to the Series index."""
+        """A Series of label lists (highest score first), aligned to the Series index.
+
+        Args:
+            threshold: the threshold policy (a float, ``{label: float}``, a preset or a JSON path).
+            top_k: keep at most this many labels per text.
+            **kwargs: the classifier options (``model``, ``device``, ``dtype``, ...) or ``options=``, and
+                ``progress=``, as for ``df.emotions.classify``.
+
+        Returns:
+            one list per row; ``[]`` for a missing text.
+        """
         options, progress = split_score_kwargs(kwargs)
         classifier = get_classifier(options=options)
         policy = TableOptions(threshold=threshold, top_k=top_k).policy(classifier.labels)

@@ -136,7 +136,14 @@ def _namespace(register: Callable[[str], Callable[[_Namespace], _Namespace]], ow
 
 @_namespace(pl.api.register_dataframe_namespace, pl.DataFrame)
 class EmotionsFrameNamespace:
-    """``df.emotions``: add emotion score columns and a labels column to a Polars DataFrame."""
+    """``df.emotions``: add emotion score columns and a labels column to a Polars DataFrame.
+
+    Examples:
+        >>> import polars as pl
+        >>> df = pl.DataFrame({"body": ["Thank you so much!", None]})
+        >>> df.emotions.classify("body", model="goemotions-small", top_k=1)["emotions"].to_list()  # doctest: +SKIP
+        [['gratitude'], []]
+    """
 
     def __init__(self, df: pl.DataFrame) -> None:
         self._df = df
@@ -153,12 +160,15 @@ class EmotionsFrameNamespace:
                 (``model``, ``device``, ``dtype``, ``batch_size``, ...) or ``options=``, the table options
                 (``threshold``, ``top_k``, ``prefix``, ``labels_column``, ``taxonomy``, ...) and ``progress``.
 
+        Returns:
+            a new DataFrame; the input's rows, in order.
+
         Raises:
             KeyError: for a missing column (the message lists the columns).
             TypeError: for a column that does not hold text (the message shows the cast).
             ConfigurationError: for a bad option, or an output column that already exists (pass ``prefix=``).
 
-        Example:
+        Examples:
             >>> out = df.emotions.classify("body", model="goemotions-small", threshold="tuned")  # doctest: +SKIP
         """
         _check_text_column(self._df.columns, self._df.dtypes, column)
@@ -170,7 +180,14 @@ class EmotionsFrameNamespace:
 
 @_namespace(pl.api.register_lazyframe_namespace, pl.LazyFrame)
 class EmotionsLazyFrameNamespace:
-    """``lf.emotions``: the same columns as ``df.emotions.classify``, computed when the query is collected."""
+    """``lf.emotions``: the same columns as ``df.emotions.classify``, computed when the query is collected.
+
+    Examples:
+        >>> import polars as pl
+        >>> lf = pl.LazyFrame({"body": ["Thank you so much!"]})
+        >>> lf.emotions.classify("body", model="goemotions-small").collect_schema()["joy"]
+        Float32
+    """
 
     def __init__(self, lf: pl.LazyFrame) -> None:
         self._lf = lf
@@ -186,7 +203,14 @@ class EmotionsLazyFrameNamespace:
 
         Takes the arguments of ``df.emotions.classify``, and raises its errors when the query is built.
 
-        Example:
+        Args:
+            column: the text column (``String``, ``Categorical`` or ``Enum``).
+            **kwargs: the options of ``df.emotions.classify``.
+
+        Returns:
+            a LazyFrame with the columns ``df.emotions.classify`` adds.
+
+        Examples:
             >>> lf = pl.scan_parquet("comments/*.parquet")                                       # doctest: +SKIP
             >>> lf.emotions.classify("body", model="goemotions-small").sink_parquet("out.parquet")  # doctest: +SKIP
         """
@@ -204,7 +228,13 @@ class EmotionsLazyFrameNamespace:
 
 @_namespace(pl.api.register_series_namespace, pl.Series)
 class EmotionsSeriesNamespace:
-    """``s.emotions``: score a Polars text Series."""
+    """``s.emotions``: score a Polars text Series.
+
+    Examples:
+        >>> import polars as pl
+        >>> pl.Series(["Thank you!"]).emotions.labels(model="goemotions-small", top_k=1).to_list()  # doctest: +SKIP
+        [['gratitude']]
+    """
 
     def __init__(self, series: pl.Series) -> None:
         self._series = series
@@ -214,7 +244,14 @@ class EmotionsSeriesNamespace:
 
         Takes the classifier options, ``options=`` and ``progress=`` as ``df.emotions.classify`` does.
 
-        Example:
+        Args:
+            **kwargs: the classifier options (``model``, ``device``, ``dtype``, ...) or ``options=``, and
+                ``progress=``, as for ``df.emotions.classify``.
+
+        Returns:
+            a DataFrame of the scores, one ``Float32`` column per label.
+
+        Examples:
             >>> pl.Series(["Thank you!"]).emotions.scores(model="goemotions-small")["gratitude"]  # doctest: +SKIP
         """
         options, progress = split_score_kwargs(kwargs)
@@ -229,7 +266,17 @@ class EmotionsSeriesNamespace:
         self, *, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None, **kwargs: Unpack[ScoreKwargs]
     ) -> pl.Series:
         """A ``List(String)`` Series named "emotions": the labels the policy selects per text, highest score
-        first (an empty list for a null text)."""
+        first (an empty list for a null text).
+
+        Args:
+            threshold: the threshold policy (a float, ``{label: float}``, a preset or a JSON path).
+            top_k: keep at most this many labels per text.
+            **kwargs: the classifier options (``model``, ``device``, ``dtype``, ...) or ``options=``, and
+                ``progress=``, as for ``df.emotions.classify``.
+
+        Returns:
+            the labels per text.
+        """
         options, progress = split_score_kwargs(kwargs)
         texts = _texts(self._series)
         classifier = get_classifier(options=options)

@@ -13,7 +13,7 @@ builds one ``EmotionPredictor`` per actor, and the model loads once, in ``__init
         fn_constructor_kwargs={"column": "body", "model": "goemotions-small", "threshold": "tuned"},
         batch_format="pandas",
         batch_size=1024,
-        concurrency=4,     # actors, each holding one model
+        compute=ray.data.ActorPoolStrategy(size=4),   # actors, each holding one model
         num_gpus=1,        # per actor; leave out on CPU
     )
 """
@@ -62,9 +62,9 @@ class EmotionPredictor:
         ModelLoadError, ConfigurationError: in the actor's constructor, before any batch, for a
             model that cannot load or a bad option.
 
-    Example:
+    Examples:
         >>> ds.map_batches(EmotionPredictor, fn_constructor_kwargs={"column": "text"},  # doctest: +SKIP
-        ...                batch_format="pandas", concurrency=2).take(1)
+        ...                batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=2)).take(1)
     """
 
     def __init__(self, column: Hashable = "text", **kwargs: Unpack[ClassifyKwargs]) -> None:

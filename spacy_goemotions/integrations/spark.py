@@ -79,12 +79,15 @@ def classify(sdf: DataFrame, column: str, *, labels: Sequence[str] | None = None
             ``batch_size``, ...) or ``options=``, the table options (``threshold``, ``top_k``, ``prefix``,
             ``labels_column``, ``taxonomy``, ...) and ``progress``.
 
+    Returns:
+        a lazy Spark DataFrame with the added columns.
+
     Raises:
         KeyError: ``column`` is not a column of ``sdf`` (the message lists them).
         TypeError: ``column`` is not a string column (the message says how to cast it).
         ConfigurationError: a bad option, or an output column that clashes with an input column.
 
-    Example:
+    Examples:
         >>> out = classify(sdf, "body", model="goemotions-small", threshold="tuned", taxonomy="ekman")  # doctest: +SKIP
         >>> out.select("id", "emotions", "ekman").show()                                              # doctest: +SKIP
     """
@@ -147,7 +150,7 @@ def task_device(device: str, gpu_addresses: Sequence[str], visible_devices: str 
     ``cuda:0``. Addresses are the discovery script's physical ids: with ``CUDA_VISIBLE_DEVICES`` set,
     the address maps to its position there (or, absent from it, the device is left as it is).
 
-    Example:
+    Examples:
         >>> task_device("auto", ["2"], None), task_device("cuda", ["2"], "2,3"), task_device("cpu", ["2"], None)
         ('cuda:2', 'cuda:0', 'cpu')
     """

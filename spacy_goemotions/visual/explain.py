@@ -41,7 +41,7 @@ def explain(
             scored sequences per unit.
         **kwargs: the classifier options (``model``, ``dtype``, ``backend``, ...), ``options=`` and ``progress=``.
 
-    Example:
+    Examples:
         >>> [e.top_words("gratitude", 1) for e in explain(["Thank you!"], model="goemotions-small")]  # doctest: +SKIP
         [[('Thank', 0.62)]]
     """

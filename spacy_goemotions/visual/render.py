@@ -44,7 +44,8 @@ def render(
             (a missing text), or a list of them. Docs annotated by the ``goemotions`` component are shown
             as the pipeline scored them (with their sentences and ``doc._.emotion_explanation``);
             the rest is scored here, in one call.
-        threshold, top_k: the policy that decides which emotions are on (the rest is greyed).
+        threshold: the threshold policy that decides which emotions are on (the rest is greyed).
+        top_k: show at most this many emotions as on per text.
         bars: how many of the highest scores to show per text (every label that is on is shown too).
         explain: also explain each text that has no explanation yet (each word coloured by how
             much it raises or lowers the chosen emotion; the page switches between emotions).
@@ -55,7 +56,7 @@ def render(
         jupyter: display inline in a notebook and return None; None: when running in one.
         **kwargs: the classifier options (``model``, ``dtype``, ...), ``options=``, ``progress=``.
 
-    Example:
+    Examples:
         >>> html = render(["I love it!", "This is awful."], model="goemotions-small", page=True)  # doctest: +SKIP
     """
     options, _ = split_score_kwargs(kwargs)

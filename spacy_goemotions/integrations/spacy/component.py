@@ -1,14 +1,12 @@
 """The ``goemotions`` spaCy component, in spaCy's own shape: ``predict`` scores, ``set_annotations`` writes.
 
-spaCy finds the factory through the ``spacy_factories`` entry point, so ``nlp.add_pipe("goemotions")``
-and ``spacy.load(path)`` work without importing this package. The model loads lazily, on the first
-Doc: spaCy builds every component *before* ``from_disk`` restores it, so a factory that loaded
-eagerly could not load a saved pipeline whose original model directory is gone.
+spaCy finds the factory through the ``spacy_factories`` entry point, so ``nlp.add_pipe("goemotions")`` and
+``spacy.load(path)`` work without importing this package. The model loads lazily, on the first Doc: spaCy
+builds every component *before* ``from_disk`` restores it, so a factory that loaded eagerly could not load a
+saved pipeline whose original model directory is gone.
 
-The config keys are the component's own settings (``threshold``, ``top_k``, ``write_cats``,
-``per_sentence``, ``save_weights``, ``scorer``) and every field of
-:class:`~spacy_goemotions.core.ClassifierOptions`; the factory's signature, which spaCy validates
-configs against, is built from those two definitions.
+The config keys are the component's settings and every field of :class:`~spacy_goemotions.core.ClassifierOptions`:
+the factory's signature, which spaCy validates configs against, is built from those two definitions.
 """
 
 from __future__ import annotations
@@ -103,24 +101,35 @@ class EmotionPredictions:
 class EmotionComponent(Pipe):
     """Writes ``doc.cats`` (every label's score) and ``doc._.emotions`` (the labels the policy selects).
 
-    Build it with ``nlp.add_pipe("goemotions", config={...})``; the arguments are the config keys
-    documented in the README. Every value is validated here, and the model is not loaded until the
-    first Doc arrives.
+    Build it with ``nlp.add_pipe("goemotions", config={...})``; the arguments are the config keys (the
+    site's spaCy page lists them all). Every value is validated here, and the model is not loaded until
+    the first Doc arrives.
 
     Args:
-        threshold, top_k: the threshold policy (a float, ``{label: float}``, a preset or a JSON path).
-        write_cats: write every label's raw score to ``doc.cats``.
-        per_sentence: also annotate each ``doc.sents`` span (needs sentence boundaries).
+        vocab: the pipeline's vocabulary (spaCy passes it).
+        name: the component's name in the pipeline.
+        threshold: the threshold policy that selects ``doc._.emotions``: a float, ``{label: float}``,
+            ``"model_card"``, ``"tuned"`` or a thresholds JSON path.
+        top_k: keep at most this many labels in ``doc._.emotions``, highest first; None keeps every label that passes.
+        write_cats: write every label's raw score to ``doc.cats``; False leaves ``doc.cats`` to other components.
+        per_sentence: also annotate each ``doc.sents`` span: ``span._.emotions``, ``span._.emotion_scores``
+            (needs sentence boundaries: a sentencizer, parser or senter before this component).
         save_weights: ``to_disk``/``to_bytes`` also save the model, so the pipeline loads offline anywhere.
-        taxonomy, group_threshold, group_top_k: emotion groups (``"ekman"``, ``"sentiment"``, a registered
-            name or a JSON file, or a list): ``doc._.emotion_groups`` holds ``{taxonomy: {group: score}}`` for
-            the groups that are on, ``doc._.emotion_group_scores`` every group's score (sentences too).
-        explain: also store each Doc's word-level explanation in ``doc._.emotion_explanation`` (its
-            ``explain_top_k`` highest-scoring labels). Off by default: a Doc of n words costs n + 1 sequences.
-        scorer: what ``nlp.evaluate`` calls (``spacy_goemotions.scorer.v1``).
-        options, **overrides: the classifier options, as for ``df.emotions.classify``.
+        explain: also store each Doc's word-level explanation in ``doc._.emotion_explanation``. Off by
+            default: a Doc of n words costs n + 1 scored sequences.
+        explain_top_k: how many of the Doc's highest-scoring labels ``explain`` explains.
+        taxonomy: emotion groups: ``"ekman"``, ``"sentiment"``, a registered name, a JSON file, or a list of
+            them. ``doc._.emotion_groups`` holds ``{taxonomy: {group: score}}`` for the groups that are on,
+            ``doc._.emotion_group_scores`` every group's score (sentences too).
+        group_threshold: the groups' policy: a float, ``{group: float}`` or a thresholds JSON path.
+        group_top_k: keep at most this many groups per Doc and taxonomy.
+        scorer: what ``nlp.evaluate`` calls: ``spacy_goemotions.scorer.v1`` scores ``doc.cats`` under the
+            component's own policy.
+        options: the classifier options as one object; the keyword options below override its fields.
+        **overrides: the classifier options (:class:`~spacy_goemotions.core.options.ClassifierOptions`'
+            fields), as for ``df.emotions.classify``.
 
-    Example:
+    Examples:
         >>> nlp = spacy.blank("en")                                        # doctest: +SKIP
         >>> nlp.add_pipe("goemotions", config={"threshold": "model_card"})  # doctest: +SKIP
         >>> nlp("Thank you so much!")._.emotions                            # doctest: +SKIP
@@ -230,6 +239,13 @@ class EmotionComponent(Pipe):
         The core sorts each batch by length and packs it to a token budget, so large batches
         across Docs are what makes this fast. Errors go to the pipeline's error handler
         (by default: raised), like spaCy's own components; nothing is annotated silently empty.
+
+        Args:
+            stream: the Docs to annotate.
+            batch_size: Docs per call to the core.
+
+        Returns:
+            the same Docs, annotated, in order.
         """
         error_handler = self.get_error_handler()
         for docs in util.minibatch(stream, size=batch_size):  # type: ignore[no-untyped-call]
@@ -242,7 +258,14 @@ class EmotionComponent(Pipe):
 
     def predict(self, docs: Iterable[Doc]) -> EmotionPredictions:
         """The scores of each Doc and then, with ``per_sentence``, of each sentence, in order (one core call,
-        shape ``(docs + sentences, labels)``); with ``explain``, each Doc's explanation too. Touches no Doc."""
+        shape ``(docs + sentences, labels)``); with ``explain``, each Doc's explanation too. Touches no Doc.
+
+        Args:
+            docs: the Docs to score.
+
+        Returns:
+            the scores (and explanations) for :meth:`set_annotations`.
+        """
         docs = list(docs)
         spans = self._sentences(docs)
         scores = self._classifier.scores([doc.text for doc in docs] + [span.text for span in spans], progress=False)
@@ -254,7 +277,12 @@ class EmotionComponent(Pipe):
 
     def set_annotations(self, docs: Iterable[Doc], predictions: EmotionPredictions) -> None:
         """Write ``doc.cats`` (with ``write_cats``), ``doc._.emotions``, the sentences' values and, with
-        ``explain``, ``doc._.emotion_explanation`` (an ``Explanation.to_dict()``) from ``predict``'s output."""
+        ``explain``, ``doc._.emotion_explanation`` (an ``Explanation.to_dict()``) from ``predict``'s output.
+
+        Args:
+            docs: the Docs :meth:`predict` scored, in the same order.
+            predictions: what :meth:`predict` returned.
+        """
         docs = list(docs)
         spans = self._sentences(docs)
         scores = predictions.scores
@@ -307,7 +335,16 @@ class EmotionComponent(Pipe):
     # --- scoring ---------------------------------------------------------------------------
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
-        """P/R/F of ``doc.cats`` with this component's policy (per-label thresholds, top_k)."""
+        """P/R/F of ``doc.cats`` with this component's policy (per-label thresholds, top_k).
+
+        Args:
+            examples: examples whose ``reference.cats`` hold the gold labels (1.0/0.0).
+            **kwargs: passed on to the scorer.
+
+        Returns:
+            ``cats_micro_f``, ``cats_macro_f``, ``cats_f_per_type``, ``cats_macro_auc``, ``cats_auc_per_type`` and
+                ``cats_score``.
+        """
         if self.scorer is None:
             return {}
         settings: dict[str, Any] = {"labels": self.labels, "thresholds": self._cutoffs(), "top_k": self.policy.top_k}
@@ -322,16 +359,28 @@ class EmotionComponent(Pipe):
     # --- serialization ---------------------------------------------------------------------
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> None:
-        """Save the config and policy (``cfg``) and, with ``save_weights``, the model (``model/``)."""
-        serializers: dict[str, Callable[[Path], Any]] = {
-            "cfg": lambda p: p.write_text(serialization.cfg_json(self.cfg), encoding="utf-8")
-        }
+        """Save the config and policy (``cfg``) and, with ``save_weights``, the model (``model/``).
+
+        Args:
+            path: the component's folder (spaCy passes it).
+            exclude: names of fields not to save (spaCy's convention).
+        """
+        write_cfg: Callable[[Path], Any] = lambda p: p.write_text(serialization.cfg_json(self.cfg), encoding="utf-8")  # noqa: E731
+        serializers: dict[str, Callable[[Path], Any]] = {"cfg": write_cfg}
         if self.save_weights:
             serializers[WEIGHTS_DIR] = lambda p: serialization.write_weights(self._classifier, p)
         util.to_disk(Path(path), serializers, exclude)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> EmotionComponent:
-        """Restore the policy and, when the pipeline holds the model, use those weights (offline)."""
+        """Restore the policy and, when the pipeline holds the model, use those weights (offline).
+
+        Args:
+            path: the component's folder.
+            exclude: names of fields not to load.
+
+        Returns:
+            this component, restored.
+        """
         path = Path(path)
         data: dict[str, Any] = {}
         util.from_disk(path, {"cfg": lambda p: data.update(json.loads(p.read_text(encoding="utf-8")))}, exclude)
@@ -340,14 +389,29 @@ class EmotionComponent(Pipe):
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> bytes:
-        """Like :meth:`to_disk`; with ``save_weights`` the model files travel as bytes (size of the model)."""
+        """Like :meth:`to_disk`; with ``save_weights`` the model files travel as bytes (size of the model).
+
+        Args:
+            exclude: names of fields not to save.
+
+        Returns:
+            the serialized component.
+        """
         serializers: dict[str, Callable[[], bytes]] = {"cfg": lambda: serialization.cfg_json(self.cfg).encode("utf-8")}
         if self.save_weights:
             serializers[WEIGHTS_DIR] = lambda: serialization.weights_bytes(self._classifier)
         return util.to_bytes(serializers, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = util.SimpleFrozenList()) -> EmotionComponent:
-        """Inverse of :meth:`to_bytes`; model files are written to a temporary directory kept until exit."""
+        """Inverse of :meth:`to_bytes`; model files are written to a temporary directory kept until exit.
+
+        Args:
+            bytes_data: what :meth:`to_bytes` returned.
+            exclude: names of fields not to load.
+
+        Returns:
+            this component, restored.
+        """
         data: dict[str, Any] = {}
         weights: list[Path | None] = [None]
 
@@ -388,7 +452,15 @@ def make_goemotions(nlp: Language, name: str, **config: Any) -> EmotionComponent
     config table; the keys spaCy checks a config against are this function's signature, built from
     the component's settings and :class:`~spacy_goemotions.core.ClassifierOptions`.
 
-    Example:
+    Args:
+        nlp: the pipeline the component joins.
+        name: its name in the pipeline.
+        **config: the config keys (the component's settings and the classifier options).
+
+    Returns:
+        the component.
+
+    Examples:
         >>> nlp.add_pipe("goemotions", config={"threshold": "model_card", "top_k": 3})  # doctest: +SKIP
     """
     return EmotionComponent(nlp.vocab, name, **config)

@@ -57,8 +57,12 @@ def score_emotions(
         labels: the labels to score.
         thresholds: one threshold for all labels, or label -> threshold (others 0.5).
         top_k: keep at most this many of the passing labels per Doc.
+        **cfg: spaCy's other scorer arguments (ignored).
 
-    Example:
+    Returns:
+        spaCy's ``score_cats`` keys, under the policy.
+
+    Examples:
         >>> nlp.evaluate(examples)["cats_macro_f"]       # doctest: +SKIP
     """
     examples = list(examples)
@@ -85,7 +89,16 @@ def score_emotions(
 
 
 def make_emotion_scorer() -> Callable[..., dict[str, Any]]:
-    """The registered scorer ``spacy_goemotions.scorer.v1`` (see :func:`score_emotions`)."""
+    """The registered scorer ``spacy_goemotions.scorer.v1`` (see :func:`score_emotions`).
+
+    Returns:
+        ``score_emotions``, which the component calls with its own labels and policy.
+
+    Examples:
+        >>> import spacy
+        >>> spacy.registry.scorers.get("spacy_goemotions.scorer.v1")() is score_emotions
+        True
+    """
     return score_emotions
 
 

@@ -1,0 +1,262 @@
+"""Tables the site generates from the code and the benchmark result files, so that they cannot drift.
+
+Pages call these from hidden executed blocks (```` ```python exec="on" ```` without ``source``), which print
+Markdown: the spaCy config keys from the component's and :class:`ClassifierOptions`' docstrings and
+defaults, each CLI command from its argparse parser, the exit codes from the CLI's table, and the
+performance tables from ``benchmarks/results/*.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from griffe import Docstring, DocstringSectionKind
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+RESULTS = REPOSITORY / "benchmarks" / "results"
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def cell(text: Any) -> str:
+    """A Markdown table cell: one line, pipes escaped."""
+    return re.sub(r"\s+", " ", str(text)).replace("|", "\\|").strip()
+
+
+def table(heads: Sequence[str], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
+    """A Markdown table; ``align`` is one letter per column (``l`` or ``r``)."""
+    rules = ["---:" if a == "r" else "---" for a in (align or "l" * len(heads))]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(rules) + "|"]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def docstring_arguments(obj: Any) -> dict[str, str]:
+    """The ``Args:`` section of ``obj``'s Google-style docstring: name -> description."""
+    parsed = Docstring(obj.__doc__ or "", lineno=1).parse("google", warn_missing_types=False, warnings=False)
+    found: dict[str, str] = {}
+    for section in parsed:
+        if section.kind is DocstringSectionKind.parameters:
+            found.update({parameter.name: parameter.description for parameter in section.value})
+    return found
+
+
+def config_literal(value: Any) -> str:
+    """How a value is written in a spaCy config file."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _rst_to_markdown(text: str) -> str:
+    """Docstrings use reST literals (````x````) and roles (``:class:`X```); Markdown wants single backticks."""
+    text = re.sub(r":\w+:`~?([^`]+)`", lambda m: f"`{m.group(1).split('.')[-1]}`", text)
+    return text.replace("``", "`")
+
+
+# --- spaCy ---------------------------------------------------------------------------------------------------
+
+
+def spacy_config_keys() -> str:
+    """Every config key of the ``goemotions`` factory: its default and what it means, from the docstrings."""
+    from spacy_goemotions.core.options import ClassifierOptions, option_fields
+    from spacy_goemotions.integrations.spacy.component import DEFAULT_CONFIG, EmotionComponent
+
+    meanings = docstring_arguments(ClassifierOptions) | docstring_arguments(EmotionComponent)
+    options = [field.name for field in option_fields()]
+    settings = [key for key in DEFAULT_CONFIG if key not in options]
+    rows = []
+    for key in [*settings, *options]:
+        if key not in meanings:
+            raise KeyError(f"the config key {key!r} is described in neither EmotionComponent's nor ClassifierOptions' docstring")
+        kind = "classifier option" if key in options else "component"
+        rows.append([f"`{key}`", f"`{config_literal(DEFAULT_CONFIG[key])}`", kind, _rst_to_markdown(meanings[key])])
+    return table(["key", "default", "kind", "meaning"], rows)
+
+
+# --- command line --------------------------------------------------------------------------------------------
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    from spacy_goemotions.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, dict(action.choices)
+
+
+def cli_commands() -> list[str]:
+    """The sub-commands, in the order ``spacy-goemotions --help`` lists them."""
+    return list(_parsers()[1])
+
+
+def _flag(action: argparse.Action) -> str:
+    if not action.option_strings:
+        return f"`{action.metavar or action.dest}`"
+    names = ", ".join(f"`{name}`" for name in action.option_strings)
+    if action.nargs == 0:
+        return names
+    metavar = action.metavar or (f"{{{','.join(map(str, action.choices))}}}" if action.choices else action.dest.upper())
+    return f"{names} `{metavar}`"
+
+
+def _default(action: argparse.Action) -> str:
+    if action.nargs == 0 or action.default in (None, argparse.SUPPRESS) or not action.option_strings:
+        return ""
+    if isinstance(action.default, (list, tuple)) and not action.default:
+        return ""
+    return f"`{action.default}`"
+
+
+def cli_command(name: str) -> str:
+    """One command's reference: what it does, its usage line and a table of its arguments per group."""
+    _, commands = _parsers()
+    parser = commands[name]
+    formatter = parser._get_formatter()
+    parts = []
+    if parser.description:
+        parts.append(parser.description.strip())
+    usage = parser.format_usage().removeprefix("usage: ").strip()
+    parts.append(f"```text\n{usage}\n```")
+    for group in parser._action_groups:
+        actions = [a for a in group._group_actions if not isinstance(a, argparse._HelpAction) and a.help != argparse.SUPPRESS]
+        if not actions:
+            continue
+        title = {"positional arguments": "Arguments", "options": "Options"}.get(group.title or "", group.title or "Options")
+        rows = [[_flag(a), _default(a), formatter._expand_help(a) if a.help else ""] for a in actions]
+        parts.append(f"**{title[0].upper()}{title[1:]}**\n\n" + table(["argument", "default", "meaning"], rows))
+    return "\n\n".join(parts)
+
+
+def exit_codes() -> str:
+    """The CLI's exit codes, from the one table :func:`spacy_goemotions.cli.main` uses."""
+    from spacy_goemotions.cli import EXIT_CODES, EXIT_OK
+
+    rows = [[str(EXIT_OK), "done", ""]]
+    for row in EXIT_CODES:
+        code = "130 / 143" if row.code == 130 else str(row.code)
+        rows.append([code, row.meaning, ", ".join(f"`{t.__name__}`" for t in row.types)])
+    return table(["exit code", "meaning", "raised as"], rows)
+
+
+# --- benchmark results ---------------------------------------------------------------------------------------
+
+
+def _result(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RESULTS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def machine_line(name: str) -> str:
+    """Where and how a ``throughput.py`` result was measured, in one sentence."""
+    context = _result(name)["context"]
+    machine = context["machine"]
+    units = ", ".join(machine.get("bf16_flags") or []) or "no bf16 units"
+    return (
+        f"{context['texts']:,} texts ({context['tokens_per_text']:.0f} tokens each on average), {machine['cpu']} "
+        f"({units}), {machine['cores']} cores, {context['threads']} threads, torch {machine['torch']}, "
+        f"transformers {machine['transformers']}; measured {context['date'][:10]}, kept in `benchmarks/results/{name}`, by:"
+        f"\n\n```bash\n{context['command']}\n```"
+    )
+
+
+ENGINE_NAMES = {
+    "pipeline:1": "`transformers.pipeline`, batch_size=1 (the model card)",
+    "core:auto": 'core, `backend="torch"`',
+    "core:float32": 'core, `backend="torch"`, float32',
+    "core-compile:auto": 'core, `backend="torch"`, `compile=True`',
+    "core-auto:auto": "core, default options (`auto`)",
+    "core-openvino:auto": 'core, `backend="openvino"`',
+    "core-openvino:float32": 'core, `backend="openvino"`, float32',
+    "core-openvino:int8": 'core, `backend="openvino"`, `dtype="int8"`',
+    "pandas:auto": "pandas accessor",
+    "spacy:auto": "spaCy `nlp.pipe`",
+}
+
+
+def throughput(name: str, versus: Sequence[str] = ("pipeline:1",)) -> str:
+    """A ``benchmarks/throughput.py`` result as a table: texts/s, ratios to ``versus``, agreement with float32."""
+    rows = [row for row in _result(name)["rows"] if "texts_per_s" in row]
+    speed = {row["engine"]: row["texts_per_s"] for row in rows}
+    ratios = ["× pipeline bs=1" if e == "pipeline:1" else f"× {ENGINE_NAMES.get(e, e)}" for e in versus]
+    heads = ["engine", "dtype", "texts/s", *ratios, "labels equal to float32 @0.5"]
+    out = []
+    for row in rows:
+        engine = row["engine"]
+        label = ENGINE_NAMES.get(engine, f"`{engine}`")
+        if engine.startswith("pipeline:") and engine != "pipeline:1":
+            label = f"`transformers.pipeline`, batch_size={engine.split(':')[1]}"
+        dtype = row.get("dtype", "")
+        agree = row.get("labels_equal")
+        out.append([label, dtype, f"{row['texts_per_s']:.1f}", *(f"{row['texts_per_s'] / speed[e]:.2f}" for e in versus),
+                    "" if agree is None else f"{agree:.2%}"])  # fmt: skip
+    return table(heads, out, "llr" + "r" * len(versus) + "r")
+
+
+def cold_start(name: str = "cold-start-base-deterministic-auto.json") -> str:
+    """``benchmarks/cold_start.py``: seconds from process start to the first batch's scores."""
+    rows = [
+        [row["engine"].split(":")[0], row["start"], row["backend"]]
+        + [f"{row[key]:.1f}" for key in ("import_s", "first_batch_s", "process_s")]
+        for row in _result(name)["rows"]
+    ]
+    return table(["backend=", "cache", "engine that ran", "import s", "load + first batch s", "whole process s"], rows, "lllrrr")
+
+
+def precision(name: str) -> str:
+    """``benchmarks/precision.py``: how far reduced precision moves scores from float32, by text length."""
+    data = _result(name)
+    rows = [
+        [row["engine"], row["mode"], row["tokens"], row["texts"], f"{row['max_abs']:.4f}", f"{row['p99_abs']:.4f}"]
+        + [f"{row['labels_equal']:.2%}"]
+        for row in data["rows"]
+        if row["mode"] == "batched"
+    ]
+    heads = ["engine", "batching", "tokens", "texts", "max abs diff", "p99 abs diff", "labels equal @0.5"]
+    return f"{data['model']}, {data['texts']} texts, CPU bf16 units: {data['cpu_bf16_units']}\n\n" + table(heads, rows, "lllrrrr")
+
+
+def int8_quality(name: str = "int8-quality-goemotions-small.json") -> str:
+    """``benchmarks/int8_quality.py``: macro-F1 of float32 and int8 on the GoEmotions test split."""
+    data = _result(name)
+    rows = [
+        [key.replace("macro_f1_", "").replace("_", " "), f"{data['float32'][key]:.4f}", f"{data['int8'][key]:.4f}"]
+        for key in data["float32"]
+    ]
+    summary = (
+        f"{data['model']} on {data['texts']:,} GoEmotions test texts: int8 labels equal float32's on "
+        f"{data['labels_equal_at_0.5']:.2%} of text × label pairs at 0.5 (quantizing took {data['quantize_s']:.0f} s)."
+    )
+    return summary + "\n\n" + table(["macro-F1, thresholds", "float32", "int8"], rows, "lrr")
+
+
+def explain_speed(names: Mapping[str, str]) -> str:
+    """``benchmarks/explain.py``: explained texts per second, per model and backend."""
+    rows = []
+    for title, name in names.items():
+        data = _result(name)
+        speed = data.get("explain_texts_per_s")
+        rows.append([title, "" if speed is None or math.isnan(speed) else f"{speed:.1f}"])
+    return table(["model and backend", "explained texts/s"], rows, "lr")
+
+
+def bundled_model_f1(name: str = "int8-quality-goemotions-small.json") -> str:
+    """goemotions-small's macro-F1 on the GoEmotions test split in float32, from ``benchmarks/int8_quality.py``'s result."""
+    data = _result(name)
+    f1 = data["float32"]
+    return (
+        f"`{data['model']}` on the {data['texts']:,} texts of the GoEmotions test split, float32 "
+        f"(`benchmarks/results/{name}`): macro-F1 **{f1['macro_f1_at_0.5']:.3f}** at 0.5 and "
+        f'**{f1["macro_f1_shipped_tuned"]:.3f}** with the thresholds tuned on dev and shipped with it (`threshold="tuned"`).'
+    )
