@@ -8,7 +8,7 @@ wherever a result is kept: the ``classify`` fingerprint (a resume refuses anothe
 spaCy pipeline's cfg, the header of the HTML report.
 
 Two results computed by the same engine on the same kind of CPU are identical; float32 results of
-different engines agree to about 1e-5, reduced precisions to what the README's precision table says.
+different engines agree to about 1e-5, reduced precisions to what the precision table of the docs' core page says (docs/core.md).
 """
 
 from __future__ import annotations

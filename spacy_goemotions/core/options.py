@@ -55,7 +55,7 @@ class ClassifierOptions:
         revision: hub revision (branch, tag or commit) to pin.
         device: ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
         dtype: ``"auto"``, ``"float32"``, ``"bfloat16"``, ``"float16"``, or ``"int8"`` (OpenVINO's
-            quantized model: faster on CPU, scores change slightly; see the README).
+            quantized model: faster on CPU, scores change slightly; see the docs' core page).
         backend: ``"auto"`` (OpenVINO on a CPU where it is installed, torch elsewhere: decided by the
             options and the machine alone, never by the job's size or what ran before), ``"torch"``, or
             ``"openvino"`` (CPU).

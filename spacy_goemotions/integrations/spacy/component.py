@@ -448,8 +448,8 @@ class EmotionComponent(Pipe):
 def make_goemotions(nlp: Language, name: str, **config: Any) -> EmotionComponent:
     """Build the ``goemotions`` component (spaCy calls this for ``add_pipe`` and ``spacy.load``).
 
-    Validates every value and loads no model. See :class:`EmotionComponent` and the README's
-    config table; the keys spaCy checks a config against are this function's signature, built from
+    Validates every value and loads no model. See :class:`EmotionComponent` and the config keys
+    table of the docs' spaCy page; the keys spaCy checks a config against are this function's signature, built from
     the component's settings and :class:`~spacy_goemotions.core.ClassifierOptions`.
 
     Args:
