@@ -14,3 +14,13 @@ def require_matplotlib(purpose: str = "Plotting") -> Any:
     except ImportError as error:
         raise MissingExtraError("matplotlib", "plot", purpose) from error
     return figure
+
+
+def require_pyarrow(purpose: str) -> Any:
+    """The pyarrow module (with its Parquet part), or :class:`MissingExtraError` naming the ``parquet`` extra."""
+    try:
+        import pyarrow
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise MissingExtraError("pyarrow", "parquet", purpose) from None
+    return pyarrow

@@ -1,4 +1,4 @@
-"""Convert labelled data (GoEmotions TSV, CSV, JSONL) into a spaCy ``.spacy`` DocBin.
+"""Convert labelled data (GoEmotions TSV, CSV, JSONL, Parquet) into a spaCy ``.spacy`` DocBin.
 
 Each Doc gets gold ``doc.cats`` for every label (1.0 or 0.0), the format spaCy's textcat
 scorers and ``spacy evaluate`` read, and its id in ``doc.user_data["id"]``. Docs are only
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..labels import GOEMOTIONS_LABELS
-from .datasets import read_dataset
+from .datasets import LabelledData, read_dataset
 
 
 def convert_to_docbin(
@@ -21,7 +21,7 @@ def convert_to_docbin(
     output_path: str | os.PathLike[str],
     *,
     lang: str = "en",
-    labels: Sequence[str] = GOEMOTIONS_LABELS,
+    labels: Sequence[str] | None = GOEMOTIONS_LABELS,
     limit: int | None = None,
     **read_options: Any,
 ) -> int:
@@ -31,7 +31,7 @@ def convert_to_docbin(
         input_path: a file :func:`spacy_goemotions.datasets.read_dataset` reads.
         output_path: the ``.spacy`` file to write (parent folders are created).
         lang: the language of the blank tokenizer (``spacy.blank(lang)``).
-        labels: the label names (and the meaning of numeric ids in the data).
+        labels: the label set (and the meaning of numeric ids in the data); None: the names the data uses.
         limit: convert only the first ``limit`` rows (for quick runs).
         read_options: ``text_column``, ``labels_column``, ``id_column``, ``format``.
 
@@ -42,10 +42,25 @@ def convert_to_docbin(
         >>> convert_to_docbin("dev.tsv", "corpus/dev.spacy")      # doctest: +SKIP
         5426
     """
+    data = read_dataset(input_path, labels=labels, **read_options)
+    return write_docbin(data, output_path, lang=lang, limit=limit)
+
+
+def write_docbin(data: LabelledData, output_path: str | os.PathLike[str], *, lang: str = "en", limit: int | None = None) -> int:
+    """Write labelled data as a ``.spacy`` DocBin: each Doc's ``cats`` hold every label of the set, 1.0 or 0.0.
+
+    Args:
+        data: the labelled texts.
+        output_path: the ``.spacy`` file to write (parent folders are created).
+        lang: the language of the blank tokenizer.
+        limit: write only the first ``limit`` rows.
+
+    Returns:
+        The number of Docs written.
+    """
     import spacy
     from spacy.tokens import DocBin
 
-    data = read_dataset(input_path, labels=labels, **read_options)
     count = len(data) if limit is None else min(len(data), limit)
     nlp = spacy.blank(lang)
     docbin = DocBin(store_user_data=True)

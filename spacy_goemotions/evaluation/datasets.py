@@ -1,6 +1,6 @@
-"""Readers for labelled evaluation data: texts, ids and an (n, L) 0/1 gold matrix.
+"""Readers for labelled data: texts, ids and an (n, L) 0/1 gold matrix.
 
-Three formats, chosen by the file extension (``.gz`` compressed files too):
+Four formats, chosen by the file extension (``.gz`` compressed text files too):
 
 - ``.tsv``: the GoEmotions release format: no header; columns text, comma-separated label ids
   (``"2,7"``), id. Read with ``csv.reader(delimiter="\\t")``.
@@ -9,6 +9,11 @@ Three formats, chosen by the file extension (``.gz`` compressed files too):
   column (otherwise the ids are the row numbers, from 0).
 - ``.jsonl``: one object per line with a text key and a labels key (a list of names or ids, or a
   comma-separated string); an optional id key.
+- ``.parquet``: a text column and a labels column (a list of names, or a comma-separated string); an
+  optional id column (the ``parquet`` extra: pyarrow).
+
+The labels are a fixed set (the GoEmotions labels by default, or your own: a name outside the set is an
+error naming it), or, with ``labels=None``, the names the data uses (sorted; ids mean nothing then).
 
 Every row keeps its position: nothing is dropped or reordered. Bad rows raise
 :class:`DatasetError` naming the file, the line and the bad value.
@@ -16,6 +21,7 @@ Every row keeps its position: nothing is dropped or reordered. Bad rows raise
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -33,7 +39,7 @@ from ..errors import InputError
 from ..labels import GOEMOTIONS_LABELS
 
 #: Extensions (after removing ``.gz``) and the format each one means.
-FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
 class DatasetError(InputError):
@@ -78,24 +84,28 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """``"tsv"``, ``"csv"`` or ``"jsonl"`` from the file extension."""
+    """``"tsv"``, ``"csv"``, ``"jsonl"`` or ``"parquet"`` from the file extension."""
     file = Path(path)
     suffix = Path(file.stem).suffix if file.suffix == ".gz" else file.suffix
     fmt = FORMATS.get(suffix.lower())
     if fmt is None:
         raise DatasetError(
             f"Cannot tell the format of {str(file)!r} from its extension {suffix!r}. Use .tsv (GoEmotions: "
-            "text, label ids, id; no header), .csv (header with text and labels columns) or .jsonl "
-            "(one object per line with text and labels), optionally .gz compressed."
+            "text, label ids, id; no header), .csv (header with text and labels columns), .jsonl "
+            "(one object per line with text and labels), optionally .gz compressed, or .parquet."
         )
     return fmt
 
 
 class _LabelParser:
-    """Turns label names or ids into gold-matrix columns, with errors that point at the line."""
+    """Turns label names or ids into gold-matrix columns, with errors that point at the line.
 
-    def __init__(self, labels: Sequence[str], file: str) -> None:
-        self.labels = tuple(labels)
+    With ``labels=None`` the set is open: every new name becomes a column (ids mean nothing then).
+    """
+
+    def __init__(self, labels: Sequence[str] | None, file: str) -> None:
+        self.fixed = labels is not None
+        self.labels: list[str] = list(labels or ())
         self.index = {name: i for i, name in enumerate(self.labels)}
         self.file = file
 
@@ -103,6 +113,11 @@ class _LabelParser:
         if isinstance(value, bool):
             value = repr(value)  # True is an int in Python; it is not a label id
         if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            if not self.fixed:
+                raise DatasetError(
+                    f"{self.file}, line {line}: label id {value!r} means nothing without a label list: name the "
+                    "labels in the data, or pass the label set (labels=[...]; --labels in the CLI) whose order the ids index."
+                )
             number = int(value)
             if not 0 <= number < len(self.labels):
                 raise DatasetError(
@@ -116,9 +131,15 @@ class _LabelParser:
                 return self.index[name]
             if name.lower() in self.index:
                 return self.index[name.lower()]
+            if not self.fixed and name:
+                self.index[name] = len(self.labels)
+                self.labels.append(name)
+                return self.index[name]
             raise DatasetError(
                 f"{self.file}, line {line}: unknown label {value!r}. Valid labels: {', '.join(self.labels)} "
-                '(or their ids 0..27). Example labels cell: "joy,anger" or "17,2".'
+                f'(or their ids 0..{len(self.labels) - 1}). Example labels cell: "{self.labels[0]},{self.labels[-1]}". '
+                "For a label set of your own, pass it (labels=[...]; --labels in the CLI) or take it from the data "
+                "(labels=None; --labels-from-data)."
             )
         raise DatasetError(f"{self.file}, line {line}: a label must be a name or an integer id, got {value!r}")
 
@@ -136,6 +157,8 @@ class _LabelParser:
                     ) from None
             else:
                 value = [part for part in text.split(",") if part.strip()]
+        if hasattr(value, "tolist"):  # a numpy array (a Parquet list cell read through pandas)
+            value = value.tolist()
         if not isinstance(value, (list, tuple)):
             value = [value]
         return [self.column(item, line) for item in value]
@@ -201,24 +224,48 @@ def _jsonl_rows(
         yield text, None if identifier is None else str(identifier), parser.columns(record[labels_column], line)
 
 
+def _parquet_rows(
+    path: Path, parser: _LabelParser, text_column: str, labels_column: str, id_column: str
+) -> Iterator[tuple[str, str | None, list[int]]]:
+    from ..extras import require_pyarrow
+
+    parquet = require_pyarrow("reading labelled data from Parquet").parquet
+    names = parquet.ParquetFile(path).schema_arrow.names
+    for column in (text_column, labels_column):
+        if column not in names:
+            raise DatasetError(
+                f"{parser.file}: no column {column!r} among {names!r}. Name the columns with text_column= / labels_column=.",
+                options=("text_column", "labels_column"),
+            )
+    columns = [text_column, labels_column] + ([id_column] if id_column in names else [])
+    table = parquet.read_table(path, columns=columns).to_pydict()
+    identifiers = table.get(id_column, [None] * len(table[text_column]))
+    for row, (text, labels, identifier) in enumerate(zip(table[text_column], table[labels_column], identifiers, strict=True)):
+        line = row + 1  # rows counted from 1, as lines are
+        if not isinstance(text, str):
+            raise DatasetError(f"{parser.file}, row {line}: {text_column!r} must be a string, got {text!r:.80}")
+        yield text, None if identifier is None else str(identifier), parser.columns(labels, line)
+
+
 def read_dataset(
     path: str | os.PathLike[str],
     *,
-    labels: Sequence[str] = GOEMOTIONS_LABELS,
+    labels: Sequence[str] | None = GOEMOTIONS_LABELS,
     text_column: str = "text",
     labels_column: str = "labels",
     id_column: str = "id",
     format: str | None = None,
 ) -> LabelledData:
-    """Read labelled texts from a GoEmotions TSV, a CSV or a JSONL file.
+    """Read labelled texts from a GoEmotions TSV, a CSV, a JSONL or a Parquet file.
 
     Args:
-        path: the file (``.tsv``, ``.csv``, ``.jsonl``, each optionally ``.gz``).
-        labels: the label names; numeric ids index this sequence (GoEmotions ids by default).
+        path: the file (``.tsv``, ``.csv``, ``.jsonl``, each optionally ``.gz``, or ``.parquet``).
+        labels: the label set; numeric ids index this sequence (GoEmotions ids by default). None: the
+            names the data uses, sorted (a new label set).
         text_column: the column (CSV) or key (JSONL) of the texts.
         labels_column: the column or key of the labels (names or ids; a list, or comma-separated).
         id_column: the column or key of the ids (row numbers where absent).
-        format: ``"tsv"``, ``"csv"`` or ``"jsonl"`` to override the extension.
+        format: ``"tsv"``, ``"csv"``, ``"jsonl"`` or ``"parquet"`` to override the extension.
 
     Returns:
         :class:`LabelledData` in file order.
@@ -242,20 +289,32 @@ def read_dataset(
     ids: list[str] = []
     rows: list[list[int]] = []
     try:
-        with _open_text(file) as handle:
-            if fmt == "tsv":
-                records = _tsv_rows(handle, parser)
-            elif fmt == "csv":
-                records = _csv_rows(handle, parser, text_column, labels_column, id_column)
+        with contextlib.ExitStack() as stack:
+            if fmt == "parquet":
+                records = _parquet_rows(file, parser, text_column, labels_column, id_column)
             else:
-                records = _jsonl_rows(handle, parser, text_column, labels_column, id_column)
+                handle = stack.enter_context(_open_text(file))
+                if fmt == "tsv":
+                    records = _tsv_rows(handle, parser)
+                elif fmt == "csv":
+                    records = _csv_rows(handle, parser, text_column, labels_column, id_column)
+                else:
+                    records = _jsonl_rows(handle, parser, text_column, labels_column, id_column)
             for text, identifier, columns in records:
                 ids.append(str(len(texts)) if identifier is None else identifier)
                 texts.append(text)
                 rows.append(columns)
     except UnicodeDecodeError as error:
         raise DatasetError(f"{str(file)!r} is not UTF-8 text: {error}") from None
-    gold = np.zeros((len(texts), len(parser.labels)), dtype=np.uint8)
+    if not parser.labels:
+        raise DatasetError(f"{str(file)!r} names no label at all: a label set cannot come from it. Pass labels=[...].")
+    # An open set is sorted, so that the same labels give the same columns whatever the row order.
+    order = (
+        sorted(range(len(parser.labels)), key=lambda i: parser.labels[i]) if not parser.fixed else list(range(len(parser.labels)))
+    )
+    labels_out = tuple(parser.labels[i] for i in order)
+    position = {old: new for new, old in enumerate(order)}
+    gold = np.zeros((len(texts), len(labels_out)), dtype=np.uint8)
     for row, columns in enumerate(rows):
-        gold[row, columns] = 1
-    return LabelledData(texts, ids, gold, parser.labels)
+        gold[row, [position[column] for column in columns]] = 1
+    return LabelledData(texts, ids, gold, labels_out)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
-from ..errors import ConfigurationError, MissingExtraError
+from ..errors import ConfigurationError
 
 FileFormat = Literal["csv", "tsv", "jsonl", "parquet"]
 FORMATS: tuple[str, ...] = get_args(FileFormat)
@@ -84,16 +84,6 @@ def output_paths(output: str | os.PathLike[str]) -> OutputPaths:
     return OutputPaths(
         path, sibling(path.name + ".partial"), sibling(path.name + ".checkpoint.json"), sibling(path.name + ".parts")
     )
-
-
-def require_pyarrow(purpose: str) -> Any:
-    """The pyarrow module (with its Parquet part), or an error naming the extra that installs it."""
-    try:
-        import pyarrow
-        import pyarrow.parquet  # noqa: F401
-    except ImportError:
-        raise MissingExtraError("pyarrow", "parquet", purpose) from None
-    return pyarrow
 
 
 def has_pyarrow() -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import InputError
-from .formats import require_pyarrow
+from ..extras import require_pyarrow
 from .readers import Chunk, Position, Reader, unique
 
 

@@ -32,6 +32,8 @@ from .summary import BatchCounts, BatchSummary, Interrupted
 
 RUN_FILE = "_classify-run.json"
 RUN_FORMAT = "spacy-goemotions/classify-run.v1"
+
+
 @dataclass
 class SharedProgress:
     """One progress bar over every part of a folder output: where the current part starts on it.

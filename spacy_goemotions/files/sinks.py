@@ -14,8 +14,9 @@ import numpy.typing as npt
 
 from ..core.text import repair_text
 from ..errors import InputError
+from ..extras import require_pyarrow
 from .atomic import fsync_dir
-from .formats import FileFormat, OutputPaths, require_pyarrow
+from .formats import FileFormat, OutputPaths
 from .rendering import TextRenderer
 
 

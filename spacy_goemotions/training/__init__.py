@@ -1,0 +1,10 @@
+"""Fine-tuning: a checkpoint's head adapted to a label set (:mod:`.heads`) and the training step (:mod:`.trainer`).
+
+Below the integrations (the spaCy component's ``update`` is one call of :meth:`.trainer.Trainer.step`) and above
+the core, whose loading and devices it uses. torch and transformers are imported inside the functions that need them.
+"""
+
+from .heads import LabelSetChange, adapt_head, check_label_set
+from .trainer import Trainer, TrainingSettings
+
+__all__ = ["LabelSetChange", "Trainer", "TrainingSettings", "adapt_head", "check_label_set"]

@@ -1,0 +1,260 @@
+"""Fine-tuning a sequence classifier on multi-label data: sigmoid + binary cross-entropy, AdamW, warmup.
+
+The trainer owns its torch optimizer rather than spaCy's (thinc's) optimizer: the model is a transformers
+torch module whose parameters thinc does not see, and AdamW with decoupled weight decay, a warmup and a
+linear decay is the recipe the checkpoint was trained with. The settings are plain fields
+(:class:`TrainingSettings`) that a spaCy config can hold.
+
+Training runs in float32 master weights; where the device computes bfloat16 natively (AMX or
+AVX512-BF16 CPUs, Ampere+ GPUs) the forward pass runs under ``torch.autocast`` in bfloat16
+(``autocast="auto"``). With the same seed, data and device, two runs give the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import torch
+
+AutocastOption = Literal["auto", "bfloat16", "off"]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How to fine-tune, validated on construction.
+
+    Attributes:
+        learning_rate: AdamW's peak learning rate.
+        weight_decay: decoupled weight decay (not applied to biases and norms).
+        warmup_steps: steps of linear warmup from 0 to ``learning_rate``.
+        total_steps: with it, the learning rate decays linearly to 0 at this step; None keeps it constant.
+        grad_clip: the largest gradient norm (0 turns clipping off).
+        freeze_layers: 0 trains everything; N > 0 freezes the embeddings and the lowest N encoder layers;
+            -1 freezes the whole encoder (only the head trains).
+        seed: seeds new head rows, dropout and the optimizer's state: the same seed gives the same weights.
+        autocast: ``"auto"`` (bfloat16 where the device computes it natively), ``"bfloat16"`` or ``"off"``.
+        max_length: most tokens per text (longer texts are truncated).
+
+    Raises:
+        ConfigurationError: for a value out of range, naming it with a right example.
+
+    Examples:
+        >>> TrainingSettings(learning_rate=2e-5, warmup_steps=100).learning_rate_at(50)
+        1e-05
+    """
+
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_steps: int = 0
+    total_steps: int | None = None
+    grad_clip: float = 1.0
+    freeze_layers: int = 0
+    seed: int = 0
+    autocast: AutocastOption = "auto"
+    max_length: int = 512
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[str, bool, str]] = [
+            ("learning_rate", _number(self.learning_rate) and 0 < self.learning_rate < 1, "learning_rate=3e-5"),
+            ("weight_decay", _number(self.weight_decay) and 0 <= self.weight_decay < 1, "weight_decay=0.01"),
+            ("warmup_steps", _integer(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps=100"),
+            (
+                "total_steps",
+                self.total_steps is None or (_integer(self.total_steps) and self.total_steps > 0),
+                "total_steps=2000",
+            ),
+            ("grad_clip", _number(self.grad_clip) and self.grad_clip >= 0, "grad_clip=1.0"),
+            ("freeze_layers", _integer(self.freeze_layers) and self.freeze_layers >= -1, "freeze_layers=2"),
+            ("seed", _integer(self.seed), "seed=0"),
+            ("autocast", self.autocast in ("auto", "bfloat16", "off"), "autocast='auto'"),
+            ("max_length", _integer(self.max_length) and self.max_length >= 8, "max_length=512"),
+        ]
+        for name, ok, example in checks:
+            if not ok:
+                raise ConfigurationError(
+                    f"{name} = {getattr(self, name)!r} is not a valid training setting. Example: {example}",
+                    options=(name,),
+                    value=getattr(self, name),
+                )
+
+    def learning_rate_at(self, step: int) -> float:
+        """The learning rate of optimizer step ``step`` (from 0): linear warmup, then constant or linear decay.
+
+        Args:
+            step: the number of steps taken before this one.
+
+        Returns:
+            the learning rate.
+        """
+        if step < self.warmup_steps:  # as transformers' linear warmup: 0 at the first step
+            return self.learning_rate * step / self.warmup_steps
+        if self.total_steps is None:
+            return self.learning_rate
+        remaining = max(0, self.total_steps - step)
+        return self.learning_rate * remaining / max(1, self.total_steps - self.warmup_steps)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Trainer:
+    """Fine-tunes a transformers sequence classifier on texts with 0/1 labels, one optimizer step per call.
+
+    Args:
+        model: a ``*ForSequenceClassification`` model with one head row per label of ``labels``; trained in place.
+        tokenizer: its fast tokenizer.
+        labels: the head's labels, in order (the columns of the gold matrices).
+        settings: how to train.
+
+    Examples:
+        >>> trainer = Trainer(model, tokenizer, ("joy", "anger"), TrainingSettings(seed=1))  # doctest: +SKIP
+        >>> trainer.step(["so happy", "so angry"], [[1, 0], [0, 1]])                         # doctest: +SKIP
+        0.69
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, labels: Sequence[str], settings: TrainingSettings) -> None:
+        import torch
+
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = tuple(labels)
+        self.settings = settings
+        self.steps = 0
+        self.device = next(model.parameters()).device
+        config: Any = model.config
+        if int(getattr(config, "num_labels", len(self.labels))) != len(self.labels):
+            raise ConfigurationError(
+                f"The model's head has {config.num_labels} rows for {len(self.labels)} labels: adapt it first "
+                "(training.heads.adapt_head)."
+            )
+        torch.manual_seed(settings.seed)  # dropout draws from torch's global generator
+        model.float()  # float32 master weights; autocast computes in bfloat16 where it pays
+        _freeze(model, settings.freeze_layers)
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
+        for name, parameter in model.named_parameters():
+            if parameter.requires_grad:
+                (no_decay if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=settings.learning_rate_at(0),
+        )
+        self.autocast_dtype = _autocast_dtype(settings.autocast, self.device)
+
+    def _logits(self, texts: Sequence[str]) -> torch.Tensor:
+        import torch
+
+        encoded = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.settings.max_length, return_tensors="pt"
+        ).to(self.device)
+        with torch.autocast(
+            self.device.type, dtype=self.autocast_dtype or torch.float32, enabled=self.autocast_dtype is not None
+        ):
+            logits: torch.Tensor = self.model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
+        return logits.float()
+
+    def _gold(self, gold: npt.ArrayLike, rows: int) -> torch.Tensor:
+        import torch
+
+        matrix = np.asarray(gold, dtype=np.float32)
+        if matrix.shape != (rows, len(self.labels)):
+            raise ValueError(f"gold must have shape ({rows}, {len(self.labels)}) (texts x labels), got {matrix.shape}")
+        return torch.from_numpy(matrix).to(self.device)
+
+    def step(self, texts: Sequence[str], gold: npt.ArrayLike) -> float:
+        """One optimizer step on a batch: forward, binary cross-entropy per label, backward, clip, update.
+
+        Args:
+            texts: the batch's texts.
+            gold: (len(texts), len(labels)) 0/1 labels (floats between 0 and 1 work too: soft labels).
+
+        Returns:
+            the batch's mean loss before the update.
+        """
+        import torch
+
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.settings.learning_rate_at(self.steps)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(self._logits(texts), self._gold(gold, len(texts)))
+        loss.backward()  # type: ignore[no-untyped-call]
+        if self.settings.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.settings.grad_clip)
+        self.optimizer.step()
+        self.steps += 1
+        return float(loss.item())
+
+    def loss(self, texts: Sequence[str], gold: npt.ArrayLike) -> float:
+        """The mean binary cross-entropy on a batch, without dropout and without changing anything.
+
+        Args:
+            texts: the texts.
+            gold: (len(texts), len(labels)) 0/1 labels.
+
+        Returns:
+            the loss.
+        """
+        import torch
+
+        self.model.eval()
+        with torch.no_grad():
+            return float(
+                torch.nn.functional.binary_cross_entropy_with_logits(self._logits(texts), self._gold(gold, len(texts))).item()
+            )
+
+
+def _autocast_dtype(option: AutocastOption, device: torch.device) -> torch.dtype | None:
+    import torch
+
+    if option == "off":
+        return None
+    if option == "bfloat16":
+        return torch.bfloat16
+    from ..core.devices import resolve_dtype
+
+    return torch.bfloat16 if resolve_dtype("auto", device) == torch.bfloat16 else None
+
+
+def _encoder_layers(model: torch.nn.Module) -> tuple[Any, Any] | None:
+    """The embeddings and the list of layers of a transformers encoder (ModernBERT, BERT-likes), or None."""
+    base = getattr(model, "base_model", model)
+    layers = getattr(base, "layers", None) or getattr(getattr(base, "encoder", None), "layer", None)
+    embeddings = getattr(base, "embeddings", None)
+    return (embeddings, layers) if layers is not None and embeddings is not None else None
+
+
+def _freeze(model: torch.nn.Module, freeze_layers: int) -> None:
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+    if freeze_layers == 0:
+        return
+    found = _encoder_layers(model)
+    if found is None:
+        raise ConfigurationError(
+            f"freeze_layers={freeze_layers} needs an encoder with embeddings and layers; {type(model).__name__} has none "
+            "that this library knows. Use freeze_layers=0."
+        )
+    embeddings, layers = found
+    frozen = [getattr(model, "base_model", model)] if freeze_layers == -1 else [embeddings, *list(layers)[:freeze_layers]]
+    if freeze_layers > len(layers):
+        raise ConfigurationError(
+            f"freeze_layers={freeze_layers}, but the encoder has {len(layers)} layers. Example: freeze_layers=1"
+        )
+    for module in frozen:
+        for parameter in module.parameters():
+            parameter.requires_grad_(False)

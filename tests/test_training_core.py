@@ -1,0 +1,149 @@
+"""Fine-tuning's building blocks on a tiny model: the head for a label set, and the training step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError
+from spacy_goemotions.training import LabelSetChange, Trainer, TrainingSettings, adapt_head
+
+TEXTS = ["I love this so much", "this is awful and broken", "thanks a lot", "why does it fail again"]
+
+
+def fresh(tiny_model: str) -> tuple[Any, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model, use_safetensors=True)
+    return model, AutoTokenizer.from_pretrained(tiny_model)
+
+
+@pytest.mark.parametrize(
+    ("after", "mode"),
+    [
+        (GOEMOTIONS_LABELS, "same"),
+        (("joy", "anger", "neutral"), "subset"),
+        ((*GOEMOTIONS_LABELS, "urgency"), "added"),
+        (("joy", "urgency"), "changed"),
+        (("urgency", "calm"), "new"),
+    ],
+)
+def test_each_label_set_mode_keeps_the_rows_of_the_labels_it_keeps(tiny_model: str, after: tuple[str, ...], mode: str) -> None:
+    model, _ = fresh(tiny_model)
+    before = model.classifier.weight.detach().clone()
+    change = LabelSetChange(tuple(GOEMOTIONS_LABELS), tuple(after))
+    assert change.mode == mode
+    adapt_head(model, change, seed=3)
+    assert model.classifier.weight.shape == (len(after), before.shape[1])
+    assert model.config.id2label == dict(enumerate(after)) and model.config.num_labels == len(after)
+    for row, label in enumerate(after):
+        if label in GOEMOTIONS_LABELS:
+            assert torch.equal(model.classifier.weight[row], before[GOEMOTIONS_LABELS.index(label)]), label
+        else:
+            assert model.classifier.bias[row] == 0 and model.classifier.weight[row].abs().sum() > 0
+    scores = model(**_encoded(tiny_model, TEXTS)).logits
+    assert scores.shape == (len(TEXTS), len(after))
+
+
+def test_new_rows_depend_on_the_seed_only(tiny_model: str) -> None:
+    heads = []
+    for seed in (1, 1, 2):
+        model, _ = fresh(tiny_model)
+        adapt_head(model, LabelSetChange(tuple(GOEMOTIONS_LABELS), ("urgency", "calm")), seed=seed)
+        heads.append(model.classifier.weight.detach().clone())
+    assert torch.equal(heads[0], heads[1]) and not torch.equal(heads[0], heads[2])
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"), [((), "at least one label"), (("a", "a"), "more than once"), (("a", " "), "non-empty strings")]
+)
+def test_a_bad_label_set_is_a_clear_error(labels: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        LabelSetChange(tuple(GOEMOTIONS_LABELS), labels)
+
+
+def test_training_steps_lower_the_loss_on_a_fixed_batch(tiny_model: str) -> None:
+    model, tokenizer = fresh(tiny_model)
+    labels = ("positive", "negative")
+    adapt_head(model, LabelSetChange(tuple(GOEMOTIONS_LABELS), labels))
+    gold = np.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    trainer = Trainer(model, tokenizer, labels, TrainingSettings(learning_rate=1e-3, autocast="off", seed=0))
+    before = trainer.loss(TEXTS, gold)
+    for _ in range(15):
+        trainer.step(TEXTS, gold)
+    assert trainer.loss(TEXTS, gold) < 0.7 * before
+    assert trainer.steps == 15
+
+
+def _trained_weights(tiny_model: str, seed: int, autocast: str = "off") -> dict[str, torch.Tensor]:
+    model, tokenizer = fresh(tiny_model)
+    adapt_head(model, LabelSetChange(tuple(GOEMOTIONS_LABELS), ("joy", "urgency")), seed=seed)
+    trainer = Trainer(model, tokenizer, ("joy", "urgency"), TrainingSettings(learning_rate=1e-3, seed=seed, autocast=autocast))  # type: ignore[arg-type]
+    for _ in range(3):
+        trainer.step(TEXTS, [[1, 0], [0, 1], [1, 0], [0, 1]])
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("autocast", ["off", "bfloat16"])
+def test_the_seed_makes_the_weights_identical(tiny_model: str, autocast: str) -> None:
+    first, second = _trained_weights(tiny_model, 5, autocast), _trained_weights(tiny_model, 5, autocast)
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    other = _trained_weights(tiny_model, 6, autocast)
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+def test_frozen_layers_do_not_change(tiny_model: str) -> None:
+    model, tokenizer = fresh(tiny_model)
+    embeddings = model.model.embeddings.tok_embeddings.weight.detach().clone()
+    lowest = model.model.layers[0].attn.Wqkv.weight.detach().clone()
+    top = model.model.layers[-1].attn.Wqkv.weight.detach().clone()
+    trainer = Trainer(
+        model, tokenizer, tuple(GOEMOTIONS_LABELS), TrainingSettings(learning_rate=1e-2, freeze_layers=1, autocast="off")
+    )
+    trainer.step(TEXTS, np.eye(4, len(GOEMOTIONS_LABELS)))
+    assert torch.equal(model.model.embeddings.tok_embeddings.weight, embeddings)
+    assert torch.equal(model.model.layers[0].attn.Wqkv.weight, lowest)
+    assert not torch.equal(model.model.layers[-1].attn.Wqkv.weight, top)
+    with pytest.raises(ConfigurationError, match="the encoder has 3 layers"):
+        Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), TrainingSettings(freeze_layers=9))
+
+
+def test_the_schedule_warms_up_then_decays() -> None:
+    settings = TrainingSettings(learning_rate=1e-4, warmup_steps=3, total_steps=7)
+    rates = [settings.learning_rate_at(step) for step in range(8)]
+    assert rates[0] < rates[1] < rates[2] < rates[3] == pytest.approx(1e-4)
+    assert rates[3] > rates[5] > rates[7] == 0.0
+
+
+@pytest.mark.parametrize(
+    "bad", [{"learning_rate": 0}, {"warmup_steps": -1}, {"freeze_layers": -2}, {"autocast": "fp8"}, {"seed": 1.5}]
+)
+def test_bad_settings_name_the_setting(bad: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(bad))):
+        TrainingSettings(**bad)
+
+
+def test_a_head_that_does_not_match_the_labels_is_refused(tiny_model: str) -> None:
+    model, tokenizer = fresh(tiny_model)
+    with pytest.raises(ConfigurationError, match="adapt it first"):
+        Trainer(model, tokenizer, ("joy",), TrainingSettings())
+    with pytest.raises(ValueError, match=r"gold must have shape \(4, 28\)"):
+        Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), TrainingSettings()).step(TEXTS, [[1]])
+
+
+def _encoded(tiny_model: str, texts: list[str]) -> dict[str, Any]:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    return dict(tokenizer(texts, padding=True, return_tensors="pt"))
+
+
+def test_model_files_are_untouched(tiny_model: str) -> None:
+    """Training works on its own copy: the model directory (shared by every test) never changes."""
+    before = {path.name: path.stat().st_mtime_ns for path in Path(tiny_model).iterdir()}
+    _trained_weights(tiny_model, 0)
+    assert {path.name: path.stat().st_mtime_ns for path in Path(tiny_model).iterdir()} == before
