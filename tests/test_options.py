@@ -61,7 +61,7 @@ def test_the_spacy_factory_takes_every_field_with_its_default() -> None:
         assert meta.default_config[field.name] == field.default == DEFAULT_CONFIG[field.name]
         assert field.name in parameters, field.name
     component_keys = {"threshold", "top_k", "write_cats", "per_sentence", "save_weights", "explain", "explain_top_k",
-                      "taxonomy", "group_threshold", "group_top_k", "scorer"}
+                      "taxonomy", "group_threshold", "group_top_k", "scorer", "labels", "training"}
     assert set(meta.default_config) == set(FIELDS) | component_keys
 
 

@@ -626,5 +626,6 @@ def test_spacy_quickstart_example_runs(tiny_model: str) -> None:
 def test_component_class_is_a_spacy_pipe(nlp: Language) -> None:
     component = nlp.get_pipe("goemotions")
     assert isinstance(component, EmotionComponent)
-    assert component.is_trainable is False
+    assert component.is_trainable is True and component.model is None  # torch weights, updated by the component itself
+    assert not component.is_training  # until initialize sees examples with doc.cats
     assert nlp.analyze_pipes()["problems"] == {"goemotions": []}

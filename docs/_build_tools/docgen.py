@@ -71,7 +71,7 @@ def _rst_to_markdown(text: str) -> str:
 def spacy_config_keys() -> str:
     """Every config key of the ``goemotions`` factory: its default and what it means, from the docstrings."""
     from spacy_goemotions.core.options import ClassifierOptions, option_fields
-    from spacy_goemotions.integrations.spacy.component import DEFAULT_CONFIG, EmotionComponent
+    from spacy_goemotions.integrations.spacy import DEFAULT_CONFIG, EmotionComponent
 
     meanings = docstring_arguments(ClassifierOptions) | docstring_arguments(EmotionComponent)
     options = [field.name for field in option_fields()]

@@ -37,6 +37,8 @@ def on_config(config: Any) -> Any:
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ["COLUMNS"] = "100"  # argparse wraps usage lines to the terminal: the same width on every machine
     os.environ["NO_MKDOCS_2_WARNING"] = "1"
+    os.environ["ANSI_COLORS_DISABLED"] = "1"  # spaCy's CLI (wasabi) prints plain text into the pages
+    os.environ["NO_COLOR"] = "1"
     # The console examples call the spacy-goemotions command of the Python that builds the site.
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):

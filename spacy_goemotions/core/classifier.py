@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import ConfigurationError
 from . import scoring
 from .backend import create_backend
 from .backend_registry import backend_spec, require_backend_package, require_dtype_packages, resolve_backend_name
@@ -99,12 +100,42 @@ class EmotionClassifier:
         #: What computes this classifier's scores on this machine, decided here, before anything loads or runs.
         self.engine = Engine(self.backend_name, precision, str(device))
         self._loaded: LoadedModel | None = None
+        self._held_in_memory = False  # see held_in_memory
         self._backend: Backend[Any] | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def held_in_memory(cls, loaded: LoadedModel, options: ClassifierOptions) -> EmotionClassifier:
+        """A classifier that runs a model held in memory (a model being fine-tuned), on torch in float32.
+
+        Its scores follow the model's weights as they change. It cannot be pickled: its options alone would
+        load the starting weights elsewhere; save the model and load it there instead.
+
+        Args:
+            loaded: the model, from :meth:`LoadedModel.in_memory`.
+            options: the batching options (the model, backend, dtype and device are the held model's).
+
+        Returns:
+            the classifier.
+
+        Examples:
+            >>> clf = EmotionClassifier.held_in_memory(LoadedModel.in_memory(model, tokenizer, source="m", revision=None),
+            ...                                        ClassifierOptions("m"))  # doctest: +SKIP
+        """
+        held = options.replace(backend="torch", dtype="float32", compile=False, packing=False, device=str(loaded.device))
+        classifier = cls(options=held, progress=False)
+        classifier._loaded = loaded
+        classifier._held_in_memory = True
+        return classifier
 
     # Pickled as its options: the loaded model, its backend and the lock are rebuilt on the other side, on
     # first use (spaCy's n_process under spawn, Dask and Ray pickle whatever holds a classifier).
     def __getstate__(self) -> dict[str, Any]:
+        if self._held_in_memory:
+            raise ConfigurationError(
+                "This classifier runs a model held in memory (being fine-tuned): another process would load the "
+                "starting weights instead. Save the pipeline (nlp.to_disk) and load it in the other process."
+            )
         return {"options": self.options, "progress": self.progress}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

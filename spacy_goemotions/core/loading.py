@@ -109,6 +109,30 @@ class LoadedModel:
         self._model: torch.nn.Module | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def in_memory(cls, model: torch.nn.Module, tokenizer: Any, *, source: str, revision: str | None) -> LoadedModel:
+        """A model held in memory, as it is (a model being fine-tuned): float32, no files, no shipped thresholds.
+
+        Args:
+            model: a transformers sequence classifier in float32.
+            tokenizer: its fast tokenizer.
+            source: where it started from (for messages and saved copies).
+            revision: the revision of ``source``.
+
+        Returns:
+            a loaded model whose weights are ``model`` itself.
+        """
+        import torch
+
+        held = cls.__new__(cls)
+        held.tokenizer, held.config = tokenizer, model.config
+        held.labels = labels_from_config(model.config)
+        held.device, held.dtype = next(model.parameters()).device, torch.float32
+        held.source, held.revision, held.weight_files = source, revision, []
+        held.shipped_thresholds = None  # thresholds of the starting model do not hold for trained weights
+        held.quiet, held._model, held._lock = True, model, threading.Lock()
+        return held
+
     @property
     def model(self) -> torch.nn.Module:
         """The torch model, loaded (safetensors only) on first access."""
@@ -377,6 +401,6 @@ def save_model_copy(model: str | Path, revision: str | None, out: Path, loaded: 
     with quiet_transformers():
         copy.save_pretrained(str(out))
         tokenizer.save_pretrained(str(out))
-    shipped = read_shipped_thresholds(source, revision)
+    shipped = loaded.shipped_thresholds if loaded is not None else read_shipped_thresholds(source, revision)
     if shipped is not None:
         (out / MODEL_THRESHOLDS_FILE).write_text(json.dumps({"thresholds": shipped}, indent=2), encoding="utf-8")

@@ -6,7 +6,8 @@ this package is imported.
 
 from __future__ import annotations
 
-from .component import DEFAULT_CONFIG, EmotionComponent, make_goemotions
+from .component import EmotionComponent
+from .factory import DEFAULT_CONFIG, make_goemotions
 from .scorer import make_emotion_scorer, score_emotions
 
 __all__ = ["DEFAULT_CONFIG", "EmotionComponent", "make_emotion_scorer", "make_goemotions", "score_emotions"]

@@ -11,21 +11,17 @@ the factory's signature, which spaCy validates configs against, is built from th
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
-import types
-import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from spacy import util
-from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example
@@ -33,21 +29,23 @@ from spacy.vocab import Vocab
 
 from ...core.classifier import EmotionClassifier, get_classifier
 from ...core.explanations import MAX_WORDS, Explanation, explain_segmented
-from ...core.options import ClassifierKwargs, ClassifierOptions, option_fields, resolve_options
+from ...core.options import ClassifierKwargs, ClassifierOptions, resolve_options
 from ...core.table import GroupOutput, TableOptions
 from ...core.thresholds import ThresholdPolicy, check_top_k
 from ...errors import ConfigurationError
 from ...labels import GOEMOTIONS_LABELS
+from ...training import TrainingSettings, check_label_set
 from ...visual.words import segment
 from . import serialization
 from .serialization import CFG_FORMAT, WEIGHTS_DIR
+from .training import TrainableEmotions
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
 else:  # pragma: no cover - the factory's signature is read at run time, so this import must be real
     from typing_extensions import Unpack
 
-__all__ = ["EmotionComponent", "make_goemotions"]
+__all__ = ["EmotionComponent"]
 
 SCORE_WEIGHTS: dict[str, float | None] = {
     "cats_macro_f": 1.0,
@@ -98,7 +96,7 @@ class EmotionPredictions:
     explanations: list[Explanation | None] | None = None
 
 
-class EmotionComponent(Pipe):
+class EmotionComponent(TrainableEmotions, Pipe):
     """Writes ``doc.cats`` (every label's score) and ``doc._.emotions`` (the labels the policy selects).
 
     Build it with ``nlp.add_pipe("goemotions", config={...})``; the arguments are the config keys (the
@@ -125,6 +123,11 @@ class EmotionComponent(Pipe):
         group_top_k: keep at most this many groups per Doc and taxonomy.
         scorer: what ``nlp.evaluate`` calls: ``spacy_goemotions.scorer.v1`` scores ``doc.cats`` under the
             component's own policy.
+        labels: the label set ``spacy train`` trains (a data label outside it is an error); None: the labels of
+            the training data's ``doc.cats``.
+        training: how ``spacy train`` fine-tunes: ``learning_rate``, ``weight_decay``, ``warmup_steps``,
+            ``total_steps``, ``grad_clip``, ``freeze_layers``, ``autocast``, ``max_length`` (see
+            :class:`~spacy_goemotions.training.TrainingSettings`; the seed is ``system.seed``).
         options: the classifier options as one object; the keyword options below override its fields.
         **overrides: the classifier options (:class:`~spacy_goemotions.core.options.ClassifierOptions`'
             fields), as for ``df.emotions.classify``.
@@ -152,6 +155,8 @@ class EmotionComponent(Pipe):
         group_threshold: float | dict[str, float] | str = 0.5,
         group_top_k: int | None = None,
         scorer: Callable[..., dict[str, Any]] | None = None,
+        labels: list[str] | None = None,
+        training: dict[str, Any] | None = None,
         options: ClassifierOptions | None = None,
         **overrides: Unpack[ClassifierKwargs],
     ) -> None:
@@ -167,6 +172,11 @@ class EmotionComponent(Pipe):
         self.explain = explain
         self.explain_top_k = check_top_k(explain_top_k) or 3
         self.scorer = scorer
+        self.train_labels = None if labels is None else check_label_set(labels)
+        self.training = dict(training or {})
+        _training_settings(self.training)  # a bad setting fails here, not when training starts
+        self._trainer = None
+        self._added_labels = []
         # What the config says, kept apart from where the weights come from after from_disk.
         self._config_options = resolve_options(options, overrides)  # validates every option, loads nothing
         self._threshold_spec = _json_form(threshold)
@@ -178,6 +188,13 @@ class EmotionComponent(Pipe):
         groups = TableOptions(taxonomy=taxonomy, group_threshold=group_threshold, group_top_k=group_top_k)
         self.groups: list[GroupOutput] = groups.layout(self._labels).groups
         _register_extensions()
+
+    def _use_labels(self, labels: Sequence[str]) -> None:
+        """Bind the policy and the groups to another label set (training's)."""
+        self._labels = tuple(labels)
+        self.policy = ThresholdPolicy.from_spec(self._threshold_spec, self.policy.top_k, labels=self._labels)
+        groups = TableOptions(**{key: value for key, value in self._group_spec.items()})
+        self.groups = groups.layout(self._labels).groups
 
     def _use_classifier(self, options: ClassifierOptions) -> None:
         self._classifier: EmotionClassifier = get_classifier(options=options)
@@ -215,6 +232,7 @@ class EmotionComponent(Pipe):
             "save_weights": self.save_weights,
             "explain": self.explain,
             "explain_top_k": self.explain_top_k,
+            "training": self.training,
             **self._group_spec,
             "taxonomies": [group.to_dict() for group in self.groups],
         }
@@ -267,6 +285,8 @@ class EmotionComponent(Pipe):
             the scores (and explanations) for :meth:`set_annotations`.
         """
         docs = list(docs)
+        if self._trainer is not None:
+            self._trainer.model.eval()  # no dropout while scoring the weights being trained
         spans = self._sentences(docs)
         scores = self._classifier.scores([doc.text for doc in docs] + [span.text for span in spans], progress=False)
         explanations = None
@@ -367,7 +387,7 @@ class EmotionComponent(Pipe):
         """
         write_cfg: Callable[[Path], Any] = lambda p: p.write_text(serialization.cfg_json(self.cfg), encoding="utf-8")  # noqa: E731
         serializers: dict[str, Callable[[Path], Any]] = {"cfg": write_cfg}
-        if self.save_weights:
+        if self._holds_weights:
             serializers[WEIGHTS_DIR] = lambda p: serialization.write_weights(self._classifier, p)
         util.to_disk(Path(path), serializers, exclude)
 
@@ -398,7 +418,7 @@ class EmotionComponent(Pipe):
             the serialized component.
         """
         serializers: dict[str, Callable[[], bytes]] = {"cfg": lambda: serialization.cfg_json(self.cfg).encode("utf-8")}
-        if self.save_weights:
+        if self._holds_weights:
             serializers[WEIGHTS_DIR] = lambda: serialization.weights_bytes(self._classifier)
         return util.to_bytes(serializers, exclude)
 
@@ -421,6 +441,11 @@ class EmotionComponent(Pipe):
         util.from_bytes(bytes_data, {"cfg": lambda b: data.update(json.loads(b)), WEIGHTS_DIR: read_weights}, exclude)
         self._restore(data, weights[0])
         return self
+
+    @property
+    def _holds_weights(self) -> bool:
+        # Trained weights, or weights a saved pipeline brought with it, always travel with the pipeline.
+        return self.save_weights or self._trainer is not None or self._weights_source is not None
 
     def _restore(self, data: Mapping[str, Any], weights: Path | None) -> None:
         """Apply a saved ``cfg``: the config.cfg values (or load-time overrides) stay authoritative.
@@ -445,56 +470,15 @@ class EmotionComponent(Pipe):
             self.groups = [GroupOutput.from_dict(item, self._labels) for item in data["taxonomies"]]
 
 
-def make_goemotions(nlp: Language, name: str, **config: Any) -> EmotionComponent:
-    """Build the ``goemotions`` component (spaCy calls this for ``add_pipe`` and ``spacy.load``).
-
-    Validates every value and loads no model. See :class:`EmotionComponent` and the config keys
-    table of the docs' spaCy page; the keys spaCy checks a config against are this function's signature, built from
-    the component's settings and :class:`~spacy_goemotions.core.ClassifierOptions`.
-
-    Args:
-        nlp: the pipeline the component joins.
-        name: its name in the pipeline.
-        **config: the config keys (the component's settings and the classifier options).
-
-    Returns:
-        the component.
-
-    Examples:
-        >>> nlp.add_pipe("goemotions", config={"threshold": "model_card", "top_k": 3})  # doctest: +SKIP
-    """
-    return EmotionComponent(nlp.vocab, name, **config)
-
-
-def _config_type(annotation: Any) -> Any:
-    """The type spaCy validates a key against: ``str`` for choices (so that our own message, which
-    names the choices and a right example, reports a wrong one) and for paths (configs hold strings)."""
-    origin = typing.get_origin(annotation)
-    if origin is Literal or origin is os.PathLike:
-        return str
-    if origin in (Union, types.UnionType):
-        loosened = tuple(dict.fromkeys(_config_type(argument) for argument in typing.get_args(annotation)))
-        return loosened[0] if len(loosened) == 1 else Union[loosened]  # noqa: UP007 (built from a tuple)
-    return annotation
-
-
-def _factory_signature() -> tuple[inspect.Signature, dict[str, Any]]:
-    """The factory's parameters and default config: the component's settings, then every classifier option."""
-    component = inspect.signature(EmotionComponent.__init__, eval_str=True).parameters.values()
-    settings = [p for p in component if p.kind is p.KEYWORD_ONLY and p.name != "options"]
-    hints = typing.get_type_hints(ClassifierOptions)
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    options = [inspect.Parameter(f.name, keyword, annotation=_config_type(hints[f.name])) for f in option_fields()]
-    positional = [
-        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t) for n, t in (("nlp", Language), ("name", str))
-    ]
-    parameters = [*positional, *options, *(p.replace(default=inspect.Parameter.empty) for p in settings)]
-    defaults = {f.name: f.default for f in option_fields()} | {p.name: p.default for p in settings} | {"scorer": SCORER_DEFAULT}
-    return inspect.Signature(parameters, return_annotation=EmotionComponent), defaults
-
-
-FACTORY_SIGNATURE, DEFAULT_CONFIG = _factory_signature()
-make_goemotions.__signature__ = FACTORY_SIGNATURE  # type: ignore[attr-defined]
-Language.factory(
-    "goemotions", assigns=["doc.cats", "doc._.emotions"], default_config=DEFAULT_CONFIG, default_score_weights=SCORE_WEIGHTS
-)(make_goemotions)
+def _training_settings(training: dict[str, Any]) -> TrainingSettings:
+    if "seed" in training:
+        raise ConfigurationError("The training seed is spaCy's: set [system] seed = 0, not training.seed.", options=("training",))
+    try:
+        return TrainingSettings(**training)
+    except TypeError:
+        known = sorted(TrainingSettings.__dataclass_fields__)
+        unknown = sorted(set(training) - set(known) - {"seed"})
+        raise ConfigurationError(
+            f"Unknown training setting(s) {unknown!r}; the settings: {', '.join(known)}. Example: learning_rate = 3e-5",
+            options=("training",),
+        ) from None

@@ -1,0 +1,259 @@
+"""The ``goemotions`` component's training contract, as spaCy's trainable components have it.
+
+``initialize(get_examples, nlp=..., labels=...)`` reads the label set from the training data's ``doc.cats`` (or
+from ``labels``), loads a private float32 copy of the checkpoint, adapts its head to the labels
+(:mod:`spacy_goemotions.training.heads`) and from then on the component predicts with that copy, so that
+``spacy train``'s evaluations score the weights as they train. ``update`` is one optimizer step
+(:class:`spacy_goemotions.training.Trainer`); ``to_disk`` saves the trained weights with the pipeline.
+
+The component owns its torch optimizer (AdamW, warmup, decay, clipping; the ``training`` config key): the
+``sgd`` that spaCy passes is thinc's and cannot see a torch model's parameters, and ``drop`` is the model's own
+dropout. ``system.seed`` seeds torch, from which the new head rows and dropout come: with spaCy's own
+shuffling seeded by it too, the same seed gives the same weights on the same machine.
+
+Calling ``initialize`` without examples, or with examples of which none has ``doc.cats`` (what
+``nlp.initialize()`` passes on its own), changes nothing: the component keeps predicting with its checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ...errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.training import Example
+
+    from ...core.classifier import EmotionClassifier
+    from ...training import Trainer
+
+
+class TrainableEmotions:
+    """Mixin of :class:`~spacy_goemotions.integrations.spacy.component.EmotionComponent`: its training methods."""
+
+    #: No thinc model: spaCy's training loop steps thinc's optimizer over ``proc.model`` and averages its
+    #: parameters (``use_params``) only where it is one; this component updates its torch weights in ``update``.
+    model: Any = None
+    name: str
+    training: dict[str, Any]
+    train_labels: tuple[str, ...] | None
+    _trainer: Trainer | None
+    _classifier: EmotionClassifier
+    _added_labels: list[str]
+
+    def _use_labels(self, labels: Sequence[str]) -> None:  # the component rebinds its policy and groups
+        raise NotImplementedError
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]] | None = None,
+        *,
+        nlp: Language | None = None,
+        labels: list[str] | None = None,  # spaCy validates [initialize] settings from this annotation: a builtin type
+    ) -> None:
+        """Prepare to train on the examples' ``doc.cats``: choose the label set, load a trainable copy of the model.
+
+        Args:
+            get_examples: returns the training examples (spaCy passes the training corpus).
+            nlp: the pipeline (spaCy passes it).
+            labels: the label set to train (``[initialize.components.goemotions] labels``); None: the ``labels``
+                config key, else the labels of the examples' ``doc.cats`` (the model's own order when they are the
+                model's labels, sorted otherwise).
+
+        Raises:
+            ConfigurationError: when only some examples have ``doc.cats`` (how many lack them), or a label of the
+                data is outside a fixed label set (naming it).
+        """
+        if get_examples is None:
+            return
+        examples = list(get_examples())
+        with_cats = sum(bool(example.reference.cats) for example in examples)
+        if with_cats == 0:  # nlp.initialize() without data, or data for other components: nothing to train here
+            return
+        if with_cats < len(examples):
+            raise ConfigurationError(
+                f"{len(examples) - with_cats} of {len(examples)} training examples have no doc.cats: {self.name} trains "
+                "on every label of every example. Convert the data with `spacy-goemotions convert` (every label 1.0 or 0.0)."
+            )
+        found = sorted({label for example in examples for label in example.reference.cats})
+        fixed = tuple(labels) if labels is not None else self.train_labels
+        chosen = training_labels(found, fixed, self._added_labels, self._classifier.labels)
+        self._start_training(chosen)
+
+    def _start_training(self, labels: tuple[str, ...]) -> None:
+        import torch
+
+        from ...core.classifier import EmotionClassifier
+        from ...core.devices import resolve_device
+        from ...core.loading import LoadedModel
+        from ...core.quiet import quiet_transformers
+        from ...training import LabelSetChange, Trainer, TrainingSettings, adapt_head
+
+        start = self._classifier.loaded  # the checkpoint: the config's model, or the weights a saved pipeline holds
+        seed = int(torch.initial_seed() % 2**31)  # what system.seed set (thinc's fix_random_seed seeds torch)
+        from transformers import AutoModelForSequenceClassification
+
+        with quiet_transformers():
+            model = AutoModelForSequenceClassification.from_pretrained(
+                start.source, revision=start.revision, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
+            )
+        options = self._classifier.options
+        model.to(resolve_device(options.device))
+        adapt_head(model, LabelSetChange(start.labels, labels), seed=seed)
+        self._trainer = Trainer(model, start.tokenizer, labels, TrainingSettings(**{**self.training, "seed": seed}))
+        held = LoadedModel.in_memory(model, start.tokenizer, source=start.source, revision=start.revision)
+        self._classifier = EmotionClassifier.held_in_memory(held, options)
+        self._use_labels(labels)
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Any = None,
+        losses: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        """One optimizer step on a batch of examples: their ``doc.cats`` against the model's scores.
+
+        Args:
+            examples: the batch (gold labels in ``reference.cats``).
+            drop: ignored: the model's own dropout applies (its config's dropout rates).
+            sgd: ignored: the component owns its torch optimizer (see the ``training`` config key).
+            losses: the losses so far, by component name; this component's batch loss is added.
+
+        Returns:
+            ``losses``, with this component's loss added.
+
+        Raises:
+            ConfigurationError: when ``initialize`` had no examples with ``doc.cats`` to train on.
+        """
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        batch = list(examples)
+        if not batch:
+            return losses
+        if self._trainer is None:
+            raise ConfigurationError(
+                f"{self.name} cannot train: initialize saw no example with doc.cats. Train on DocBins whose docs "
+                "carry every label in doc.cats (`spacy-goemotions convert`), or freeze the component "
+                f'(frozen_components = ["{self.name}"]).'
+            )
+        gold = gold_matrix(batch, self._trainer.labels)
+        losses[self.name] += self._trainer.step([example.predicted.text for example in batch], gold)
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: npt.ArrayLike) -> tuple[float, npt.NDArray[np.float32]]:
+        """Binary cross-entropy of ``scores`` (probabilities) against the examples' ``doc.cats``, and its gradient.
+
+        Args:
+            examples: the examples scored.
+            scores: (n, labels) probabilities, e.g. :meth:`predict`'s scores of their Docs.
+
+        Returns:
+            the mean loss, and its gradient with respect to ``scores``.
+        """
+        batch = list(examples)
+        labels = self._trainer.labels if self._trainer is not None else self._classifier.labels
+        gold = gold_matrix(batch, labels)
+        probabilities = np.clip(np.asarray(scores, dtype=np.float64)[: len(batch)], 1e-7, 1 - 1e-7)
+        loss = float(-(gold * np.log(probabilities) + (1 - gold) * np.log(1 - probabilities)).mean())
+        gradient = (probabilities - gold) / (probabilities * (1 - probabilities)) / gold.size
+        return loss, gradient.astype(np.float32)
+
+    def add_label(self, label: str) -> int:
+        """Add a label to the set to train (before ``initialize``).
+
+        Args:
+            label: the label.
+
+        Returns:
+            1 if it was added, 0 if the set already has it.
+
+        Raises:
+            ConfigurationError: after training has started (the head's rows are fixed then).
+        """
+        if self._trainer is not None:
+            raise ConfigurationError(f"Cannot add label {label!r} while {self.name} trains: add labels before initialize.")
+        if label in self._added_labels or (self.train_labels and label in self.train_labels):
+            return 0
+        self._added_labels.append(label)
+        return 1
+
+    @property
+    def is_trainable(self) -> bool:
+        """True: ``spacy train`` updates the component and logs its loss (unless it is frozen)."""
+        return True
+
+    @property
+    def is_training(self) -> bool:
+        """Whether the component predicts with a copy being trained (after ``initialize`` with labelled examples)."""
+        return self._trainer is not None
+
+
+def training_labels(
+    found: Sequence[str], fixed: Sequence[str] | None, added: Sequence[str], model_labels: Sequence[str]
+) -> tuple[str, ...]:
+    """The label set to train.
+
+    Args:
+        found: the labels the training data's ``doc.cats`` name.
+        fixed: a label set given in the config or to ``initialize`` (None: none given).
+        added: labels added with ``add_label``.
+        model_labels: the checkpoint's labels.
+
+    Returns:
+        ``fixed`` (plus ``added``) when given; else the model's labels, in the model's order, when the data names
+        exactly those; else the data's labels plus ``added``, sorted.
+
+    Raises:
+        ConfigurationError: for a data label outside ``fixed``, naming it.
+
+    Examples:
+        >>> training_labels(["joy", "urgency"], None, [], ["joy", "anger"])
+        ('joy', 'urgency')
+        >>> training_labels(["anger", "joy"], None, [], ["joy", "anger"])
+        ('joy', 'anger')
+    """
+    from ...training import check_label_set
+
+    if fixed is not None:
+        chosen = (*fixed, *(label for label in added if label not in fixed))
+        outside = [label for label in found if label not in chosen]
+        if outside:
+            raise ConfigurationError(
+                f"The training data has label(s) {outside!r} outside the label set {list(chosen)!r}. Add them to "
+                "`labels`, or leave `labels` out to train the labels of the data."
+            )
+        return check_label_set(chosen)
+    if set(found) == set(model_labels) and not set(added) - set(model_labels):
+        return tuple(model_labels)
+    return check_label_set(sorted({*found, *added}))
+
+
+def gold_matrix(examples: Sequence[Example], labels: Sequence[str]) -> npt.NDArray[np.float32]:
+    """The examples' ``doc.cats`` as a (n, labels) matrix; a label a Doc does not name is 0.
+
+    Args:
+        examples: the examples (gold labels in ``reference.cats``).
+        labels: the columns.
+
+    Returns:
+        float32 values between 0 and 1.
+
+    Raises:
+        ConfigurationError: for a value outside [0, 1], naming the example and the label.
+    """
+    matrix = np.zeros((len(examples), len(labels)), dtype=np.float32)
+    column = {label: index for index, label in enumerate(labels)}
+    for row, example in enumerate(examples):
+        for label, value in example.reference.cats.items():
+            if label in column:
+                if not 0.0 <= float(value) <= 1.0:
+                    raise ConfigurationError(f"doc.cats[{label!r}] = {value!r} in training example {row}: gold is 0.0 to 1.0")
+                matrix[row, column[label]] = float(value)
+    return matrix
