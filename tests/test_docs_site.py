@@ -29,6 +29,8 @@ NOT_EXECUTED_COMMANDS = (
     "python -m pytest",  # the README's test command: what CI runs
     "python examples/pandas_quickstart.py",  # tests/test_examples.py
     "python benchmarks/",  # tests/test_benchmark_scripts.py runs every benchmark script on a tiny model
+    "python -m spacy init fill-config",  # tests/test_spacy_training.py: fill-config then spacy train, end to end
+    "python -m spacy train",
 )
 
 
