@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 import spacy
+import torch
 from spacy.tokens import DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError
+from spacy_goemotions.evaluation import tune_thresholds
 
 TEXTS = ["I love this so much", "this is awful and broken", "thanks a lot", "why does it fail again"]
 OWN = [{"frustration": float(text != "thanks a lot"), "relief": float(text == "thanks a lot")} for text in TEXTS]
@@ -33,9 +35,11 @@ def examples(nlp: spacy.Language, cats: list[dict[str, float]]) -> list[Example]
     return [Example.from_dict(nlp.make_doc(text), {"cats": c}) for text, c in zip(TEXTS, cats, strict=True)]
 
 
-def trained(tiny_model: str, steps: int = 8, seed: int = 0, **config: Any) -> tuple[spacy.Language, list[float]]:
+def trained(
+    tiny_model: str, steps: int = 8, seed: int = 0, training: dict[str, Any] | None = None, **config: Any
+) -> tuple[spacy.Language, list[float]]:
     fix_random_seed(seed)
-    nlp = pipeline(tiny_model, training={"learning_rate": 1e-3, "autocast": "off"}, **config)
+    nlp = pipeline(tiny_model, training={"learning_rate": 1e-3, "autocast": "off", **(training or {})}, **config)
     batch = examples(nlp, OWN)
     nlp.initialize(lambda: batch)
     losses = [nlp.update(batch, losses={})["goemotions"] for _ in range(steps)]
@@ -134,6 +138,66 @@ def test_the_trained_weights_save_and_load_offline_in_a_fresh_process(tiny_model
     assert (tmp_path / "resaved" / "goemotions" / "model" / "model.safetensors").is_file()  # re-saving keeps them
 
 
+def test_gradients_wait_for_finish_update_as_spacys_accumulate_gradient_needs(tiny_model: str) -> None:
+    nlp = pipeline(tiny_model, training={"learning_rate": 1e-3, "autocast": "off"})
+    batch = examples(nlp, OWN)
+    nlp.initialize(lambda: batch)
+    component = nlp.get_pipe("goemotions")
+    assert component.model is component._trainer.model  # spaCy calls finish_update for a component with a model
+    before = component.model.classifier.weight.detach().clone()
+    component.update(batch[:2])
+    component.update(batch[2:])  # what spacy train does with accumulate_gradient = 2: sub-batches, then one step
+    assert component._trainer.steps == 0 and torch.equal(component.model.classifier.weight, before)
+    component.finish_update(None)
+    assert component._trainer.steps == 1 and not torch.equal(component.model.classifier.weight, before)
+    component.update(batch, sgd=object())  # an optimizer given: the step follows at once (TrainablePipe's contract)
+    assert component._trainer.steps == 2
+
+
+def test_evaluating_while_training_tunes_the_thresholds_that_save_with_the_weights(tiny_model: str, tmp_path: Path) -> None:
+    nlp, _ = trained(tiny_model, threshold="tuned")  # "tuned" before any evaluation: 0.5, as the record says
+    component = nlp.get_pipe("goemotions")
+    assert component.classifier.loaded.shipped_thresholds == {"frustration": 0.5, "relief": 0.5}
+    dev = examples(nlp, OWN)
+    nlp.evaluate(dev)
+    shipped = component.classifier.loaded.shipped_thresholds
+    scores = np.array([[doc.cats[label] for label in ("frustration", "relief")] for doc in nlp.pipe(TEXTS)])
+    gold = np.array([[c["frustration"], c["relief"]] for c in OWN])
+    assert shipped == tune_thresholds(scores, gold, ["frustration", "relief"])["thresholds"]  # the oracle: same data
+    nlp.to_disk(tmp_path / "trained")
+    saved = json.loads((tmp_path / "trained" / "goemotions" / "model" / "thresholds.json").read_text())
+    assert saved["thresholds"] == shipped and saved["tuned_on"] == {"examples": 4, "training_step": 8}
+    reloaded = spacy.load(tmp_path / "trained").get_pipe("goemotions")
+    cutoffs = reloaded.policy.cutoffs(reloaded.labels, reloaded.classifier.loaded.shipped_thresholds)
+    assert cutoffs.tolist() == pytest.approx([shipped["frustration"], shipped["relief"]])
+    with pytest.raises(ConfigurationError, match="tune_thresholds = false"):
+        trained(tiny_model, steps=1, threshold="tuned", training={"tune_thresholds": False})
+
+
+def test_the_threshold_can_change_on_a_live_component_as_spacy_find_threshold_does(tiny_model: str) -> None:
+    component = pipeline(tiny_model).get_pipe("goemotions")
+    component.cfg = {**component.cfg, "threshold": 0.25}
+    assert component.policy.cutoffs(component.labels).tolist() == [0.25] * len(component.labels)
+    assert component.cfg["threshold"] == 0.25
+    with pytest.raises(ConfigurationError, match=r"Only threshold, top_k can change.*changed: \['write_cats'\]"):
+        component.cfg = {**component.cfg, "write_cats": False}
+
+
+def test_openvino_scores_with_the_trained_weights_once_saved(tiny_model: str, tmp_path: Path) -> None:
+    pytest.importorskip("openvino", reason="the openvino extra: pip install 'spacy-goemotions[openvino]'")
+    nlp, _ = trained(tiny_model)
+    nlp.to_disk(tmp_path / "trained")
+    texts = ["thanks a lot", "this is awful and broken"]
+    untrained = [doc.cats for doc in pipeline(tiny_model, backend="openvino").pipe(texts)]  # its IR, converted first
+    assert all(set(cats) == set(GOEMOTIONS_LABELS) for cats in untrained)
+    torch_cats = [doc.cats for doc in spacy.load(tmp_path / "trained").pipe(texts)]
+    openvino = spacy.load(tmp_path / "trained", config={"components.goemotions.backend": "openvino"})
+    assert openvino.get_pipe("goemotions").classifier.engine.backend == "openvino"
+    openvino_cats = [doc.cats for doc in openvino.pipe(texts)]
+    for got, expected in zip(openvino_cats, torch_cats, strict=True):
+        assert got.keys() == expected.keys() and all(abs(got[k] - expected[k]) < 1e-5 for k in expected)
+
+
 MINIMAL_CONFIG = """
 [paths]
 train = null
@@ -195,7 +259,8 @@ def test_spacy_train_runs_end_to_end_on_a_minimal_filled_config(tiny_model: str,
     assert filled.returncode == 0, filled.stderr + filled.stdout
     train = subprocess.run(
         [*spacy_cli, "train", str(tmp_path / "config.cfg"), "--output", str(tmp_path / "out"),
-         "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy")],
+         "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
+         "--training.accumulate_gradient", "2"],
         capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     assert train.returncode == 0, train.stderr[-4000:] + train.stdout[-4000:]
@@ -203,5 +268,35 @@ def test_spacy_train_runs_end_to_end_on_a_minimal_filled_config(tiny_model: str,
     for saved in ("model-best", "model-last"):
         config = json.loads((tmp_path / "out" / saved / "goemotions" / "model" / "config.json").read_text())
         assert list(config["id2label"].values()) == ["frustration", "relief"]
-    reloaded = spacy.load(tmp_path / "out" / "model-last")
+        thresholds = json.loads((tmp_path / "out" / saved / "goemotions" / "model" / "thresholds.json").read_text())
+        assert thresholds["tuned_on"]["examples"] == 2 and set(thresholds["thresholds"]) == {"frustration", "relief"}
+    reloaded = spacy.load(tmp_path / "out" / "model-last", config={"components.goemotions.threshold": "tuned"})
     assert set(reloaded("thanks a lot").cats) == {"frustration", "relief"}
+
+    found = subprocess.run(
+        [*spacy_cli, "find-threshold", str(tmp_path / "out" / "model-last"), str(tmp_path / "dev.spacy"), "goemotions",
+         "threshold", "cats_macro_f", "--n_trials", "3"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert found.returncode == 0 and "Best threshold" in found.stdout, found.stderr[-4000:] + found.stdout[-4000:]
+
+    (tmp_path / "packages").mkdir()
+    packaged = subprocess.run(
+        [*spacy_cli, "package", str(tmp_path / "out" / "model-best"), str(tmp_path / "packages"), "--name", "trained",
+         "--version", "0.0.1", "--build", "none", "--force"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert packaged.returncode == 0, packaged.stderr[-4000:] + packaged.stdout[-4000:]
+    expected = spacy.load(tmp_path / "out" / "model-best")("thanks a lot").cats
+    installed = subprocess.run(  # as a user installs it, offline: no build isolation, no dependencies
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(tmp_path / "site"), str(tmp_path / "packages" / "en_trained-0.0.1")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-4000:]
+    script = "import json, en_trained\nprint(json.dumps(en_trained.load()('thanks a lot').cats))\n"
+    package_env = {**env, "PYTHONPATH": str(tmp_path / "site")}
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=package_env)
+    assert loaded.returncode == 0, loaded.stderr[-4000:]
+    cats = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert cats.keys() == expected.keys() and all(abs(cats[k] - expected[k]) < 1e-5 for k in expected)

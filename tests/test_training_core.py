@@ -79,6 +79,42 @@ def test_training_steps_lower_the_loss_on_a_fixed_batch(tiny_model: str) -> None
     assert trainer.steps == 15
 
 
+def test_a_token_budget_splits_the_batch_into_passes_that_take_the_same_step(tiny_model: str) -> None:
+    def train(tokens_per_pass: int | None) -> tuple[Trainer, list[float]]:
+        model, tokenizer = fresh(tiny_model)
+        settings = TrainingSettings(learning_rate=1e-3, autocast="off", tokens_per_pass=tokens_per_pass)
+        trainer = Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), settings)
+        return trainer, [trainer.step(TEXTS, np.eye(4, len(GOEMOTIONS_LABELS))) for _ in range(3)]
+
+    whole, whole_losses = train(None)
+    split, split_losses = train(16)
+    assert len(whole._passes(TEXTS)) == 1
+    passes = split._passes(TEXTS)
+    assert len(passes) > 1  # a pass holds at most 16 padded tokens, or one text
+    assert all(encoded["input_ids"].numel() <= 16 or rows.stop - rows.start == 1 for rows, encoded in passes)
+    assert [rows.start for rows, _ in passes] == sorted(rows.start for rows, _ in passes)  # in order, none left out
+    assert sum(rows.stop - rows.start for rows, _ in passes) == len(TEXTS)
+    np.testing.assert_allclose(split_losses, whole_losses, rtol=1e-5)
+    for (name, a), b in zip(whole.model.state_dict().items(), split.model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+    assert split.steps == whole.steps == 3
+
+
+def test_gradients_of_several_batches_wait_for_one_step(tiny_model: str) -> None:
+    model, tokenizer = fresh(tiny_model)
+    trainer = Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), TrainingSettings(learning_rate=1e-3, autocast="off"))
+    before = model.classifier.weight.detach().clone()
+    gold = np.eye(4, len(GOEMOTIONS_LABELS))
+    trainer.accumulate(TEXTS[:2], gold[:2])
+    trainer.accumulate(TEXTS[2:], gold[2:])
+    assert torch.equal(model.classifier.weight, before) and trainer.steps == 0 and trainer.pending == 2
+    trainer.apply()
+    assert not torch.equal(model.classifier.weight, before) and trainer.steps == 1 and trainer.pending == 0
+    assert all(p.grad is None for p in model.parameters())  # cleared for the next step
+    trainer.apply()  # nothing waiting: no step
+    assert trainer.steps == 1
+
+
 def _trained_weights(tiny_model: str, seed: int, autocast: str = "off") -> dict[str, torch.Tensor]:
     model, tokenizer = fresh(tiny_model)
     adapt_head(model, LabelSetChange(tuple(GOEMOTIONS_LABELS), ("joy", "urgency")), seed=seed)
@@ -120,7 +156,16 @@ def test_the_schedule_warms_up_then_decays() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [{"learning_rate": 0}, {"warmup_steps": -1}, {"freeze_layers": -2}, {"autocast": "fp8"}, {"seed": 1.5}]
+    "bad",
+    [
+        {"learning_rate": 0},
+        {"warmup_steps": -1},
+        {"freeze_layers": -2},
+        {"autocast": "fp8"},
+        {"seed": 1.5},
+        {"tokens_per_pass": 4},
+        {"tune_thresholds": "yes"},
+    ],
 )
 def test_bad_settings_name_the_setting(bad: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError, match=next(iter(bad))):

@@ -105,6 +105,8 @@ class LoadedModel:
         self.revision = revision
         self.weight_files = weight_files
         self.shipped_thresholds = read_shipped_thresholds(source, revision)
+        #: How ``shipped_thresholds`` were found (a tuning result: F1, support, the data), saved with them.
+        self.thresholds_record: dict[str, Any] | None = None
         self.quiet = quiet
         self._model: torch.nn.Module | None = None
         self._lock = threading.Lock()
@@ -130,6 +132,7 @@ class LoadedModel:
         held.device, held.dtype = next(model.parameters()).device, torch.float32
         held.source, held.revision, held.weight_files = source, revision, []
         held.shipped_thresholds = None  # thresholds of the starting model do not hold for trained weights
+        held.thresholds_record = None
         held.quiet, held._model, held._lock = True, model, threading.Lock()
         return held
 
@@ -403,4 +406,6 @@ def save_model_copy(model: str | Path, revision: str | None, out: Path, loaded: 
         tokenizer.save_pretrained(str(out))
     shipped = loaded.shipped_thresholds if loaded is not None else read_shipped_thresholds(source, revision)
     if shipped is not None:
-        (out / MODEL_THRESHOLDS_FILE).write_text(json.dumps({"thresholds": shipped}, indent=2), encoding="utf-8")
+        record = (loaded.thresholds_record if loaded is not None else None) or {}
+        content = {**record, "thresholds": shipped}
+        (out / MODEL_THRESHOLDS_FILE).write_text(json.dumps(content, indent=2), encoding="utf-8")

@@ -43,6 +43,11 @@ class TrainingSettings:
         seed: seeds new head rows, dropout and the optimizer's state: the same seed gives the same weights.
         autocast: ``"auto"`` (bfloat16 where the device computes it natively), ``"bfloat16"`` or ``"off"``.
         max_length: most tokens per text (longer texts are truncated).
+        tokens_per_pass: the most padded tokens one forward and backward pass holds; a batch with more is split
+            into passes whose gradients add up before the one optimizer step (gradient accumulation by token
+            budget: the step is the same, the memory is bounded). None: the whole batch in one pass.
+        tune_thresholds: the spaCy component tunes per-label thresholds on the examples it is evaluated on while
+            it trains (``spacy train``'s dev corpus) and saves them with the trained model (``threshold="tuned"``).
 
     Raises:
         ConfigurationError: for a value out of range, naming it with a right example.
@@ -61,6 +66,8 @@ class TrainingSettings:
     seed: int = 0
     autocast: AutocastOption = "auto"
     max_length: int = 512
+    tokens_per_pass: int | None = None
+    tune_thresholds: bool = True
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -77,6 +84,12 @@ class TrainingSettings:
             ("seed", _integer(self.seed), "seed=0"),
             ("autocast", self.autocast in ("auto", "bfloat16", "off"), "autocast='auto'"),
             ("max_length", _integer(self.max_length) and self.max_length >= 8, "max_length=512"),
+            (
+                "tokens_per_pass",
+                self.tokens_per_pass is None or (_integer(self.tokens_per_pass) and self.tokens_per_pass >= 8),
+                "tokens_per_pass=8192",
+            ),
+            ("tune_thresholds", isinstance(self.tune_thresholds, bool), "tune_thresholds=true"),
         ]
         for name, ok, example in checks:
             if not ok:
@@ -112,7 +125,10 @@ def _integer(value: Any) -> bool:
 
 
 class Trainer:
-    """Fine-tunes a transformers sequence classifier on texts with 0/1 labels, one optimizer step per call.
+    """Fine-tunes a transformers sequence classifier on texts with 0/1 labels.
+
+    :meth:`step` is one optimizer step on a batch; :meth:`accumulate` and :meth:`apply` are its two halves, for
+    callers that gather the gradients of several batches into one step (spaCy's ``accumulate_gradient``).
 
     Args:
         model: a ``*ForSequenceClassification`` model with one head row per label of ``labels``; trained in place.
@@ -134,6 +150,7 @@ class Trainer:
         self.labels = tuple(labels)
         self.settings = settings
         self.steps = 0
+        self.pending = 0  # batches whose gradients wait for apply()
         self.device = next(model.parameters()).device
         config: Any = model.config
         if int(getattr(config, "num_labels", len(self.labels))) != len(self.labels):
@@ -155,12 +172,27 @@ class Trainer:
         )
         self.autocast_dtype = _autocast_dtype(settings.autocast, self.device)
 
-    def _logits(self, texts: Sequence[str]) -> torch.Tensor:
+    def _passes(self, texts: Sequence[str]) -> list[tuple[slice, dict[str, torch.Tensor]]]:
+        """The batch tokenized once, in consecutive passes of at most ``tokens_per_pass`` padded tokens each."""
+        ids: list[list[int]] = self.tokenizer(list(texts), truncation=True, max_length=self.settings.max_length)["input_ids"]
+        budget = self.settings.tokens_per_pass
+        bounds = [0]
+        longest = 0
+        for index, row in enumerate(ids):
+            longest = max(longest, len(row))
+            if budget is not None and index > bounds[-1] and longest * (index - bounds[-1] + 1) > budget:
+                bounds.append(index)  # this text starts the next pass
+                longest = len(row)
+        bounds.append(len(ids))
+        passes = []
+        for start, stop in zip(bounds, bounds[1:], strict=False):
+            padded = self.tokenizer.pad({"input_ids": ids[start:stop]}, return_tensors="pt").to(self.device)
+            passes.append((slice(start, stop), dict(padded)))
+        return passes
+
+    def _forward(self, encoded: dict[str, torch.Tensor]) -> torch.Tensor:
         import torch
 
-        encoded = self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.settings.max_length, return_tensors="pt"
-        ).to(self.device)
         with torch.autocast(
             self.device.type, dtype=self.autocast_dtype or torch.float32, enabled=self.autocast_dtype is not None
         ):
@@ -175,8 +207,56 @@ class Trainer:
             raise ValueError(f"gold must have shape ({rows}, {len(self.labels)}) (texts x labels), got {matrix.shape}")
         return torch.from_numpy(matrix).to(self.device)
 
+    def accumulate(self, texts: Sequence[str], gold: npt.ArrayLike) -> float:
+        """Forward and backward on a batch, adding its gradients to those waiting for :meth:`apply`.
+
+        The batch runs in passes of at most ``tokens_per_pass`` padded tokens; each pass's loss is scaled so that
+        the gradients add up to those of the batch's mean loss.
+
+        Args:
+            texts: the batch's texts.
+            gold: (len(texts), len(labels)) 0/1 labels (floats between 0 and 1 work too: soft labels).
+
+        Returns:
+            the batch's mean binary cross-entropy.
+        """
+        import torch
+
+        target = self._gold(gold, len(texts))
+        if not len(texts):
+            return 0.0
+        self.model.train()
+        total = 0.0
+        for rows, encoded in self._passes(texts):
+            loss = (
+                torch.nn.functional.binary_cross_entropy_with_logits(self._forward(encoded), target[rows], reduction="sum")
+                / target.numel()
+            )
+            loss.backward()  # type: ignore[no-untyped-call]
+            total += float(loss.item())
+        self.pending += 1
+        return total
+
+    def apply(self) -> None:
+        """The optimizer step on the gradients :meth:`accumulate` gathered (clipped), then clear them.
+
+        Does nothing when no batch is waiting.
+        """
+        import torch
+
+        if not self.pending:
+            return
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.settings.learning_rate_at(self.steps)
+        if self.settings.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.settings.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.steps += 1
+        self.pending = 0
+
     def step(self, texts: Sequence[str], gold: npt.ArrayLike) -> float:
-        """One optimizer step on a batch: forward, binary cross-entropy per label, backward, clip, update.
+        """One optimizer step on a batch: :meth:`accumulate`, then :meth:`apply`.
 
         Args:
             texts: the batch's texts.
@@ -185,19 +265,9 @@ class Trainer:
         Returns:
             the batch's mean loss before the update.
         """
-        import torch
-
-        self.model.train()
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.settings.learning_rate_at(self.steps)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(self._logits(texts), self._gold(gold, len(texts)))
-        loss.backward()  # type: ignore[no-untyped-call]
-        if self.settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.settings.grad_clip)
-        self.optimizer.step()
-        self.steps += 1
-        return float(loss.item())
+        loss = self.accumulate(texts, gold)
+        self.apply()
+        return loss
 
     def loss(self, texts: Sequence[str], gold: npt.ArrayLike) -> float:
         """The mean binary cross-entropy on a batch, without dropout and without changing anything.
@@ -212,10 +282,13 @@ class Trainer:
         import torch
 
         self.model.eval()
+        target = self._gold(gold, len(texts))
         with torch.no_grad():
-            return float(
-                torch.nn.functional.binary_cross_entropy_with_logits(self._logits(texts), self._gold(gold, len(texts))).item()
+            total = sum(
+                torch.nn.functional.binary_cross_entropy_with_logits(self._forward(encoded), target[rows], reduction="sum")
+                for rows, encoded in self._passes(texts)
             )
+        return float(total) / target.numel()
 
 
 def _autocast_dtype(option: AutocastOption, device: torch.device) -> torch.dtype | None:

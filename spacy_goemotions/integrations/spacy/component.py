@@ -237,6 +237,13 @@ class EmotionComponent(TrainableEmotions, Pipe):
             "taxonomies": [group.to_dict() for group in self.groups],
         }
 
+    @cfg.setter
+    def cfg(self, value: Mapping[str, Any]) -> None:
+        """Apply a changed ``threshold`` or ``top_k`` (what ``spacy find-threshold`` sets); other keys are read-only."""
+        serialization.check_cfg_change(self.cfg, value)
+        self._threshold_spec = _json_form(value["threshold"])
+        self.policy = ThresholdPolicy.from_spec(value["threshold"], value["top_k"], labels=self._labels)
+
     # --- processing ------------------------------------------------------------------------
 
     def __call__(self, doc: Doc) -> Doc:
@@ -365,6 +372,8 @@ class EmotionComponent(TrainableEmotions, Pipe):
             ``cats_micro_f``, ``cats_macro_f``, ``cats_f_per_type``, ``cats_macro_auc``, ``cats_auc_per_type`` and
                 ``cats_score``.
         """
+        examples = list(examples)
+        self._tune_while_training(examples)
         if self.scorer is None:
             return {}
         settings: dict[str, Any] = {"labels": self.labels, "thresholds": self._cutoffs(), "top_k": self.policy.top_k}

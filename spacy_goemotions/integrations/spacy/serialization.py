@@ -17,6 +17,7 @@ import srsly
 
 from ...core.classifier import EmotionClassifier
 from ...core.loading import save_model_copy
+from ...errors import ConfigurationError
 
 #: Version tag of the ``cfg`` file a saved component writes; bump it when its layout changes.
 CFG_FORMAT = "spacy-goemotions/component.v1"
@@ -32,6 +33,28 @@ def cfg_json(cfg: Mapping[str, Any]) -> str:
 def check_cfg(data: Mapping[str, Any]) -> None:
     if data.get("format") != CFG_FORMAT:
         raise ValueError(f"Unsupported goemotions cfg format {data.get('format')!r}; expected {CFG_FORMAT!r}")
+
+
+#: The ``cfg`` keys that can change on a live component (``spacy find-threshold`` sets ``threshold``).
+SETTABLE_CFG_KEYS = ("threshold", "top_k")
+#: Keys that record what the settings resolved to (they follow a change of the settable keys).
+RECORD_CFG_KEYS = ("format", "policy", "labels", "engine", "taxonomies")
+
+
+def check_cfg_change(current: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Refuse a ``cfg`` assignment that changes more than :data:`SETTABLE_CFG_KEYS`, naming the keys."""
+    fixed = [key for key in current if key not in SETTABLE_CFG_KEYS + RECORD_CFG_KEYS]
+    changed = [key for key in fixed if _json(new.get(key)) != _json(current[key])]
+    missing = [key for key in SETTABLE_CFG_KEYS if key not in new]
+    if changed or missing:
+        raise ConfigurationError(
+            f"Only {', '.join(SETTABLE_CFG_KEYS)} can change on a live goemotions component (changed: {changed}, missing: "
+            f"{missing}). Build a new one with nlp.add_pipe, or load with spacy.load(path, config={{...}})."
+        )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def write_weights(classifier: EmotionClassifier, out: Path) -> None:

@@ -3,8 +3,14 @@
 ``initialize(get_examples, nlp=..., labels=...)`` reads the label set from the training data's ``doc.cats`` (or
 from ``labels``), loads a private float32 copy of the checkpoint, adapts its head to the labels
 (:mod:`spacy_goemotions.training.heads`) and from then on the component predicts with that copy, so that
-``spacy train``'s evaluations score the weights as they train. ``update`` is one optimizer step
-(:class:`spacy_goemotions.training.Trainer`); ``to_disk`` saves the trained weights with the pipeline.
+``spacy train``'s evaluations score the weights as they train. ``update`` adds a batch's gradients and
+``finish_update`` takes the optimizer step (:class:`spacy_goemotions.training.Trainer`), as spaCy's trainable
+components do, so that ``[training] accumulate_gradient`` gathers several batches into one step; ``to_disk``
+saves the trained weights with the pipeline.
+
+While it trains, each evaluation (``spacy train``'s, on the dev corpus) tunes the per-label thresholds of the
+weights it scored (:func:`spacy_goemotions.evaluation.tune_thresholds`); they are saved with the trained model,
+so that ``threshold = "tuned"`` means the trained model's thresholds.
 
 The component owns its torch optimizer (AdamW, warmup, decay, clipping; the ``training`` config key): the
 ``sgd`` that spaCy passes is thinc's and cannot see a torch model's parameters, and ``drop`` is the model's own
@@ -30,14 +36,15 @@ if TYPE_CHECKING:
     from spacy.training import Example
 
     from ...core.classifier import EmotionClassifier
+    from ...core.thresholds import ThresholdPolicy
     from ...training import Trainer
 
 
 class TrainableEmotions:
     """Mixin of :class:`~spacy_goemotions.integrations.spacy.component.EmotionComponent`: its training methods."""
 
-    #: No thinc model: spaCy's training loop steps thinc's optimizer over ``proc.model`` and averages its
-    #: parameters (``use_params``) only where it is one; this component updates its torch weights in ``update``.
+    #: The torch model being trained (None until ``initialize`` sees labelled examples). Not a thinc model: spaCy
+    #: calls ``finish_update`` for it, which steps the component's own torch optimizer, not thinc's.
     model: Any = None
     name: str
     training: dict[str, Any]
@@ -45,6 +52,7 @@ class TrainableEmotions:
     _trainer: Trainer | None
     _classifier: EmotionClassifier
     _added_labels: list[str]
+    policy: ThresholdPolicy
 
     def _use_labels(self, labels: Sequence[str]) -> None:  # the component rebinds its policy and groups
         raise NotImplementedError
@@ -106,9 +114,18 @@ class TrainableEmotions:
         model.to(resolve_device(options.device))
         adapt_head(model, LabelSetChange(start.labels, labels), seed=seed)
         self._trainer = Trainer(model, start.tokenizer, labels, TrainingSettings(**{**self.training, "seed": seed}))
+        self.model = model
         held = LoadedModel.in_memory(model, start.tokenizer, source=start.source, revision=start.revision)
         self._classifier = EmotionClassifier.held_in_memory(held, options)
         self._use_labels(labels)
+        if self.policy.thresholds is None:  # "tuned" before the first evaluation tunes them: 0.5, as the record says
+            if not self._trainer.settings.tune_thresholds:
+                raise ConfigurationError(
+                    f'{self.name} has threshold = "tuned" but training.tune_thresholds = false: the trained weights '
+                    "have no tuned thresholds. Set tune_thresholds = true, or a float threshold."
+                )
+            held.shipped_thresholds = dict.fromkeys(labels, 0.5)
+            held.thresholds_record = {"tuned_on": None, "note": "not tuned yet: 0.5 until the first evaluation"}
 
     def update(
         self,
@@ -118,12 +135,16 @@ class TrainableEmotions:
         sgd: Any = None,
         losses: dict[str, float] | None = None,
     ) -> dict[str, float]:
-        """One optimizer step on a batch of examples: their ``doc.cats`` against the model's scores.
+        """Learn from a batch: its ``doc.cats`` against the model's scores, gradients added for :meth:`finish_update`.
+
+        As spaCy's trainable components: with an ``sgd``, the optimizer step follows at once; without one (what
+        ``nlp.update`` and ``spacy train`` pass), the step waits for ``finish_update``.
 
         Args:
             examples: the batch (gold labels in ``reference.cats``).
             drop: ignored: the model's own dropout applies (its config's dropout rates).
-            sgd: ignored: the component owns its torch optimizer (see the ``training`` config key).
+            sgd: any optimizer (not None or False) to step at once; the step is the component's own torch
+                optimizer's (see the ``training`` config key), not thinc's.
             losses: the losses so far, by component name; this component's batch loss is added.
 
         Returns:
@@ -144,8 +165,39 @@ class TrainableEmotions:
                 f'(frozen_components = ["{self.name}"]).'
             )
         gold = gold_matrix(batch, self._trainer.labels)
-        losses[self.name] += self._trainer.step([example.predicted.text for example in batch], gold)
+        losses[self.name] += self._trainer.accumulate([example.predicted.text for example in batch], gold)
+        if sgd not in (None, False):
+            self.finish_update(sgd)
         return losses
+
+    def finish_update(self, sgd: Any = None) -> None:
+        """The optimizer step on the gradients of the batches :meth:`update` saw since the last step.
+
+        Args:
+            sgd: ignored: the component steps its own torch optimizer (AdamW; the ``training`` config key).
+        """
+        if self._trainer is not None:
+            self._trainer.apply()
+
+    def _tune_while_training(self, examples: Sequence[Example]) -> None:
+        """Tune the thresholds of the weights being trained on labelled examples they scored (the dev corpus)."""
+        trainer = self._trainer
+        if trainer is None or not trainer.settings.tune_thresholds or not examples:
+            return
+        if not all(example.reference.cats for example in examples):
+            return
+        from ...evaluation.tuning import tune_thresholds
+
+        labels = trainer.labels
+        predicted = [example.predicted.cats for example in examples]
+        if all(set(labels) <= set(cats) for cats in predicted):  # write_cats: the scores are there
+            scores = np.array([[cats[label] for label in labels] for cats in predicted], dtype=np.float32)
+        else:
+            scores = self._classifier.scores([example.predicted.text for example in examples], progress=False)
+        tuned = tune_thresholds(scores, gold_matrix(examples, labels), labels)
+        tuned["tuned_on"] = {"examples": len(examples), "training_step": trainer.steps}
+        self._classifier.loaded.shipped_thresholds = tuned["thresholds"]
+        self._classifier.loaded.thresholds_record = tuned
 
     def get_loss(self, examples: Iterable[Example], scores: npt.ArrayLike) -> tuple[float, npt.NDArray[np.float32]]:
         """Binary cross-entropy of ``scores`` (probabilities) against the examples' ``doc.cats``, and its gradient.
