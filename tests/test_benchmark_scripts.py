@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow  # long: outside the contributors' fast loop (pytest -m 'not slow')
@@ -67,3 +68,51 @@ def test_explain_script_times_scoring_and_explaining_the_same_texts(tiny_model: 
     assert result["texts"] == 8 and result["sequences"] > 8 * 5  # every word left out once, plus each text
     assert result["score_texts_per_s"] > result["explain_texts_per_s"] > 0
     assert "| explain (top 3 labels) |" in done.stdout
+
+
+def _goemotions_split(path: Path, rows: int, seed: int) -> None:
+    """A GoEmotions-format file (text, label ids, id): every label appears, texts of varied length."""
+    import random
+
+    draw = random.Random(seed)
+    words = ["good", "bad", "thanks", "why", "love", "awful", "ok", "great", "sad", "wow"]
+    lines = []
+    for index in range(rows):
+        labels = sorted({index % 28, draw.randrange(28)})
+        text = " ".join(draw.choice(words) for _ in range(draw.randint(2, 14)))
+        lines.append(f"{text} {index}\t{','.join(map(str, labels))}\tid{seed}_{index}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_finetune_script_measures_training_and_what_it_gains(tiny_model: str, tmp_path: Path) -> None:
+    for split, rows, seed in (("train", 64, 1), ("dev", 40, 2), ("test", 40, 3)):
+        _goemotions_split(tmp_path / f"{split}.tsv", rows, seed)
+    speed_json, quality_json = tmp_path / "speed.json", tmp_path / "quality.json"
+    speed = run_script("finetune.py", "throughput", str(tmp_path / "train.tsv"), "--model", tiny_model, "--steps", "3",
+                       "--batch-size", "4", "--autocasts", "off,bfloat16", "--json", str(speed_json))  # fmt: skip
+    assert speed.returncode == 0, speed.stderr[-3000:]
+    rows = json.loads(speed_json.read_text())["rows"]
+    assert [row["precision"] for row in rows] == ["float32", "bfloat16 autocast"]
+    assert all(row["examples"] == 12 and row["examples_per_s"] > 0 and row["peak_rss_mb"] > 0 for row in rows)
+    quality = run_script("finetune.py", "quality", str(tmp_path), "--model", tiny_model, "--low-data", "20",
+                         "--low-data-epochs", "2", "--json", str(quality_json))  # fmt: skip
+    assert quality.returncode == 0, quality.stderr[-3000:]
+    result = json.loads(quality_json.read_text())
+    assert [row["experiment"] for row in result["rows"]] == ["more-28", "ekman-new-set", "low-data-subset"]
+    assert [row["labels"] for row in result["rows"]] == [28, 7, 5]
+    for row in result["rows"]:
+        for scores in (row["baseline"], row["trained"]):
+            assert 0 <= scores["at_0.5"] <= 1 and 0 <= scores["tuned_on_dev"] <= 1
+    assert "| one more epoch, the 28 labels | 28 | 64 |" in quality.stdout
+    # the baseline is the starting model's own macro-F1 at 0.5 (scikit-learn as the oracle)
+    from sklearn.metrics import f1_score
+
+    from spacy_goemotions import EmotionClassifier
+
+    lines = [line.split("\t") for line in (tmp_path / "test.tsv").read_text().splitlines()]
+    gold = np.zeros((len(lines), 28), dtype=int)
+    for row, (_, labels, _) in enumerate(lines):
+        gold[row, [int(label) for label in labels.split(",")]] = 1
+    scores = EmotionClassifier(tiny_model, dtype="float32", backend="torch").scores([text for text, _, _ in lines])
+    expected = f1_score(gold, (scores >= 0.5).astype(int), average="macro", zero_division=0)
+    assert result["rows"][0]["baseline"]["at_0.5"] == pytest.approx(expected, abs=1e-4)

@@ -31,6 +31,8 @@ NOT_EXECUTED_COMMANDS = (
     "python benchmarks/",  # tests/test_benchmark_scripts.py runs every benchmark script on a tiny model
     "python -m spacy init fill-config",  # tests/test_spacy_training.py: fill-config then spacy train, end to end
     "python -m spacy train",
+    "python -m spacy find-threshold",  # tests/test_spacy_training.py, on the pipeline spacy train saved
+    "python -m spacy project run finetune",  # tests/test_evaluation.py runs the project's workflows on a tiny model
 )
 
 

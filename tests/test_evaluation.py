@@ -325,6 +325,7 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("labelled")
     texts, ids, gold = _write_tsv(folder / "dev.tsv", 30, seed=1)
     _write_tsv(folder / "test.tsv", 30, seed=2)
+    _write_tsv(folder / "train.tsv", 40, seed=3)
     return {"dir": folder, "path": folder / "dev.tsv", "texts": texts, "ids": ids, "gold": gold}
 
 
@@ -588,3 +589,22 @@ def test_spacy_project_runs_end_to_end_offline(tiny_model: str, labelled: dict[s
     np.testing.assert_allclose(
         [doc.cats[n] for n in GOEMOTIONS_LABELS], EmotionClassifier(tiny_model).scores([labelled["texts"][0]])[0], atol=1e-6
     )
+
+    # The finetune workflow, in the same project: convert and tune are up to date, so they are skipped.
+    result = subprocess.run([*command[:5], "finetune", *command[6:]], capture_output=True, text=True, timeout=420, env=env,
+                            cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Skipping 'convert'" in result.stdout
+    trained = project / "training" / "finetuned" / "model-best" / "goemotions" / "model"
+    assert json.loads((trained / "thresholds.json").read_text())["tuned_on"]["examples"] == 30  # the dev split
+    start_f1, finetuned_f1 = (
+        [table["macro_avg"]["f1"] for table in json.loads((project / "metrics" / f"{name}_test.json").read_text())["tables"]]
+        for name in ("start", "finetuned")
+    )
+    comparison = (project / "metrics" / "finetune_comparison.md").read_text()
+    assert f"| threshold 0.5 | {start_f1[0]:.4f} | {finetuned_f1[0]:.4f} |" in comparison
+    assert f"| thresholds tuned on dev | {start_f1[1]:.4f} | {finetuned_f1[1]:.4f} |" in comparison
+    finetuned_package = project / "packages" / "en_goemotions_finetuned-0.0.1" / "en_goemotions_finetuned"
+    inner = finetuned_package / "en_goemotions_finetuned-0.0.1"
+    assert (inner / "goemotions" / "model" / "model.safetensors").is_file()
+    assert spacy.load(inner).get_pipe("goemotions").labels == tuple(GOEMOTIONS_LABELS)

@@ -138,6 +138,27 @@ def test_the_trained_weights_save_and_load_offline_in_a_fresh_process(tiny_model
     assert (tmp_path / "resaved" / "goemotions" / "model" / "model.safetensors").is_file()  # re-saving keeps them
 
 
+@pytest.mark.parametrize("positive_weight", ["none", "balanced"])
+def test_get_loss_is_the_training_loss_and_its_gradient(tiny_model: str, positive_weight: str) -> None:
+    nlp, _ = trained(tiny_model, steps=1, training={"positive_weight": positive_weight})
+    component = nlp.get_pipe("goemotions")
+    scores = np.array([[0.2, 0.7], [0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], dtype=np.float32)
+    loss, gradient = component.get_loss(examples(nlp, OWN), scores)
+    weights = component._trainer.positive_weights
+    if positive_weight == "balanced":  # frustration: 3 of 4 positive, relief: 1 of 4
+        assert weights.tolist() == pytest.approx([(1 / 3) ** 0.5, 3**0.5])
+    else:
+        assert weights is None
+    probabilities = torch.tensor(scores, dtype=torch.float64, requires_grad=True)
+    gold = torch.tensor([[c["frustration"], c["relief"]] for c in OWN], dtype=torch.float64)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.logit(probabilities), gold, pos_weight=None if weights is None else weights.double()
+    )
+    expected.backward()
+    assert loss == pytest.approx(expected.item(), rel=1e-6)
+    np.testing.assert_allclose(gradient, probabilities.grad.numpy(), rtol=1e-5)
+
+
 def test_gradients_wait_for_finish_update_as_spacys_accumulate_gradient_needs(tiny_model: str) -> None:
     nlp = pipeline(tiny_model, training={"learning_rate": 1e-3, "autocast": "off"})
     batch = examples(nlp, OWN)

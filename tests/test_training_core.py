@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from spacy_goemotions import GOEMOTIONS_LABELS, ConfigurationError
-from spacy_goemotions.training import LabelSetChange, Trainer, TrainingSettings, adapt_head
+from spacy_goemotions.training import LabelSetChange, Trainer, TrainingSettings, adapt_head, balanced_positive_weights
 
 TEXTS = ["I love this so much", "this is awful and broken", "thanks a lot", "why does it fail again"]
 
@@ -100,6 +100,25 @@ def test_a_token_budget_splits_the_batch_into_passes_that_take_the_same_step(tin
     assert split.steps == whole.steps == 3
 
 
+def test_balanced_positive_weights_weigh_the_loss_as_torch_does(tiny_model: str) -> None:
+    model, tokenizer = fresh(tiny_model)
+    gold = np.zeros((4, len(GOEMOTIONS_LABELS)))
+    gold[:3, 0] = gold[0, 1] = 1  # label 0: 3 of 4, label 1: 1 of 4, the rest: none
+    weights = balanced_positive_weights(gold)
+    assert weights[:2].tolist() == pytest.approx([(1 / 3) ** 0.5, 3**0.5]) and set(weights[2:].tolist()) == {1.0}
+    assert balanced_positive_weights([[1]] + [[0]] * 999).tolist() == [10.0]  # capped
+    settings = TrainingSettings(autocast="off", positive_weight="balanced")
+    with pytest.raises(ConfigurationError, match="needs the training data's label counts"):
+        Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), settings)
+    trainer = Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), settings, positive_weights=weights)
+    with torch.no_grad():
+        logits = model(**_encoded(tiny_model, TEXTS)).logits
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.tensor(gold, dtype=torch.float32), pos_weight=torch.from_numpy(weights)
+    )
+    assert trainer.loss(TEXTS, gold) == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_gradients_of_several_batches_wait_for_one_step(tiny_model: str) -> None:
     model, tokenizer = fresh(tiny_model)
     trainer = Trainer(model, tokenizer, tuple(GOEMOTIONS_LABELS), TrainingSettings(learning_rate=1e-3, autocast="off"))
@@ -164,6 +183,7 @@ def test_the_schedule_warms_up_then_decays() -> None:
         {"autocast": "fp8"},
         {"seed": 1.5},
         {"tokens_per_pass": 4},
+        {"positive_weight": "inverse"},
         {"tune_thresholds": "yes"},
     ],
 )

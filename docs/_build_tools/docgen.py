@@ -260,3 +260,41 @@ def bundled_model_f1(name: str = "int8-quality-goemotions-small.json") -> str:
         f"(`benchmarks/results/{name}`): macro-F1 **{f1['macro_f1_at_0.5']:.3f}** at 0.5 and "
         f'**{f1["macro_f1_shipped_tuned"]:.3f}** with the thresholds tuned on dev and shipped with it (`threshold="tuned"`).'
     )
+
+
+def finetune_throughput(names: Mapping[str, str]) -> str:
+    """``benchmarks/finetune.py throughput``: training examples/s and peak memory, per model and precision."""
+    rows = []
+    for title, name in names.items():
+        data = _result(name)
+        for row in data["rows"]:
+            rows.append([title, row["precision"], f"{row['examples_per_s']:.1f}", f"{row['tokens_per_s']:,}",
+                         f"{row['peak_rss_mb']:,}", f"{row['steps']} × {row['batch_size']}"])  # fmt: skip
+        machine = data["machine"]
+    heads = ["model", "precision", "examples/s", "tokens/s", "peak RSS MB", "steps × batch"]
+    where = (
+        f"{machine['cpu']} ({machine['cpu_bf16_units']} for bf16), {machine['cores']} cores, torch {machine['torch']}; "
+        f"kept in `benchmarks/results/` ({', '.join(f'`{n}`' for n in names.values())})."
+    )
+    return table(heads, rows, "llrrrr") + "\n\n" + where
+
+
+def finetune_quality(name: str) -> str:
+    """``benchmarks/finetune.py quality``: test macro-F1 before and after training, and the minutes it cost."""
+    data = _result(name)
+    rows = []
+    for row in data["rows"]:
+        start, trained = row["baseline"], row["trained"]
+        rows.append([row["what"], row["labels"], f"{row['train_examples']:,}", f"{row['minutes']:.1f}",
+                     f"{start['at_0.5']:.4f} → {trained['at_0.5']:.4f}",
+                     f"{start['tuned_on_dev']:.4f} → {trained['tuned_on_dev']:.4f}"])  # fmt: skip
+    heads = ["experiment", "labels", "training examples", "minutes", "test macro-F1 at 0.5", "tuned on dev"]
+    machine = data["machine"]
+    settings = data["settings"]
+    where = (
+        f"From `{data['model']}`, learning rate {settings['learning_rate']}, batch {settings['batch_size']}, "
+        f"positive_weight {settings.get('positive_weight', 'none')!r}, seed "
+        f"{settings['seed']}; {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}; measured {data['date']}, "
+        f"kept in `benchmarks/results/{name}`, by:\n\n```bash\n{data['command']}\n```"
+    )
+    return table(heads, rows, "lrrrrr") + "\n\n" + where

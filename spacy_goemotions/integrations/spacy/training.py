@@ -91,16 +91,16 @@ class TrainableEmotions:
         found = sorted({label for example in examples for label in example.reference.cats})
         fixed = tuple(labels) if labels is not None else self.train_labels
         chosen = training_labels(found, fixed, self._added_labels, self._classifier.labels)
-        self._start_training(chosen)
+        self._start_training(chosen, gold_matrix(examples, chosen))
 
-    def _start_training(self, labels: tuple[str, ...]) -> None:
+    def _start_training(self, labels: tuple[str, ...], gold: npt.NDArray[np.float32]) -> None:
         import torch
 
         from ...core.classifier import EmotionClassifier
         from ...core.devices import resolve_device
         from ...core.loading import LoadedModel
         from ...core.quiet import quiet_transformers
-        from ...training import LabelSetChange, Trainer, TrainingSettings, adapt_head
+        from ...training import LabelSetChange, Trainer, TrainingSettings, adapt_head, balanced_positive_weights
 
         start = self._classifier.loaded  # the checkpoint: the config's model, or the weights a saved pipeline holds
         seed = int(torch.initial_seed() % 2**31)  # what system.seed set (thinc's fix_random_seed seeds torch)
@@ -113,7 +113,9 @@ class TrainableEmotions:
         options = self._classifier.options
         model.to(resolve_device(options.device))
         adapt_head(model, LabelSetChange(start.labels, labels), seed=seed)
-        self._trainer = Trainer(model, start.tokenizer, labels, TrainingSettings(**{**self.training, "seed": seed}))
+        settings = TrainingSettings(**{**self.training, "seed": seed})
+        weights = balanced_positive_weights(gold) if settings.positive_weight == "balanced" else None
+        self._trainer = Trainer(model, start.tokenizer, labels, settings, positive_weights=weights)
         self.model = model
         held = LoadedModel.in_memory(model, start.tokenizer, source=start.source, revision=start.revision)
         self._classifier = EmotionClassifier.held_in_memory(held, options)
@@ -200,7 +202,8 @@ class TrainableEmotions:
         self._classifier.loaded.thresholds_record = tuned
 
     def get_loss(self, examples: Iterable[Example], scores: npt.ArrayLike) -> tuple[float, npt.NDArray[np.float32]]:
-        """Binary cross-entropy of ``scores`` (probabilities) against the examples' ``doc.cats``, and its gradient.
+        """Binary cross-entropy of ``scores`` (probabilities) against the examples' ``doc.cats``, and its gradient
+        (positives weighted as the ``training`` setting ``positive_weight`` says).
 
         Args:
             examples: the examples scored.
@@ -213,8 +216,10 @@ class TrainableEmotions:
         labels = self._trainer.labels if self._trainer is not None else self._classifier.labels
         gold = gold_matrix(batch, labels)
         probabilities = np.clip(np.asarray(scores, dtype=np.float64)[: len(batch)], 1e-7, 1 - 1e-7)
-        loss = float(-(gold * np.log(probabilities) + (1 - gold) * np.log(1 - probabilities)).mean())
-        gradient = (probabilities - gold) / (probabilities * (1 - probabilities)) / gold.size
+        weights = self._trainer.positive_weights if self._trainer is not None else None
+        weight = np.ones(len(labels)) if weights is None else weights.cpu().numpy().astype(np.float64)  # positives' weight
+        loss = float(-(weight * gold * np.log(probabilities) + (1 - gold) * np.log(1 - probabilities)).mean())
+        gradient = (-weight * gold / probabilities + (1 - gold) / (1 - probabilities)) / gold.size
         return loss, gradient.astype(np.float32)
 
     def add_label(self, label: str) -> int:
