@@ -89,13 +89,13 @@ def test_finetune_script_measures_training_and_what_it_gains(tiny_model: str, tm
         _goemotions_split(tmp_path / f"{split}.tsv", rows, seed)
     speed_json, quality_json = tmp_path / "speed.json", tmp_path / "quality.json"
     speed = run_script("finetune.py", "throughput", str(tmp_path / "train.tsv"), "--model", tiny_model, "--steps", "3",
-                       "--batch-size", "4", "--autocasts", "off,bfloat16", "--json", str(speed_json))  # fmt: skip
+                       "--batch-size", "4", "--autocasts", "bfloat16", "--json", str(speed_json))  # fmt: skip
     assert speed.returncode == 0, speed.stderr[-3000:]
     rows = json.loads(speed_json.read_text())["rows"]
-    assert [row["precision"] for row in rows] == ["float32", "bfloat16 autocast"]
+    assert [row["precision"] for row in rows] == ["bfloat16 autocast"]  # float32: the quality run below trains in it
     assert all(row["examples"] == 12 and row["examples_per_s"] > 0 and row["peak_rss_mb"] > 0 for row in rows)
     quality = run_script("finetune.py", "quality", str(tmp_path), "--model", tiny_model, "--low-data", "20",
-                         "--low-data-epochs", "2", "--json", str(quality_json))  # fmt: skip
+                         "--low-data-epochs", "2", "--autocast", "off", "--json", str(quality_json))  # fmt: skip
     assert quality.returncode == 0, quality.stderr[-3000:]
     result = json.loads(quality_json.read_text())
     assert [row["experiment"] for row in result["rows"]] == ["more-28", "ekman-new-set", "low-data-subset"]

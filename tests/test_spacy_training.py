@@ -296,7 +296,7 @@ def test_spacy_train_runs_end_to_end_on_a_minimal_filled_config(tiny_model: str,
 
     found = subprocess.run(
         [*spacy_cli, "find-threshold", str(tmp_path / "out" / "model-last"), str(tmp_path / "dev.spacy"), "goemotions",
-         "threshold", "cats_macro_f", "--n_trials", "3"],
+         "threshold", "cats_macro_f", "--n_trials", "2"],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert found.returncode == 0 and "Best threshold" in found.stdout, found.stderr[-4000:] + found.stdout[-4000:]

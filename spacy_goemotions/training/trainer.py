@@ -164,6 +164,9 @@ class Trainer:
         tokenizer: its fast tokenizer.
         labels: the head's labels, in order (the columns of the gold matrices).
         settings: how to train.
+        positive_weights: one weight per label for its positive examples in the loss (what
+            :func:`balanced_positive_weights` computes from the training data); needed by
+            ``positive_weight="balanced"``, ignored otherwise.
 
     Examples:
         >>> trainer = Trainer(model, tokenizer, ("joy", "anger"), TrainingSettings(seed=1))  # doctest: +SKIP
