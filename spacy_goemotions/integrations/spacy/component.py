@@ -127,7 +127,8 @@ class EmotionComponent(TrainableEmotions, Pipe):
             the training data's ``doc.cats``.
         training: how ``spacy train`` fine-tunes: ``learning_rate``, ``weight_decay``, ``warmup_steps``,
             ``total_steps``, ``grad_clip``, ``freeze_layers``, ``autocast``, ``max_length``, ``tokens_per_pass``,
-            ``positive_weight``, ``tune_thresholds`` (see :class:`~spacy_goemotions.training.TrainingSettings`; the seed is ``system.seed``).
+            ``positive_weight``, ``tune_thresholds`` (see :class:`~spacy_goemotions.training.TrainingSettings`; the
+            seed is ``system.seed``).
         options: the classifier options as one object; the keyword options below override its fields.
         **overrides: the classifier options (:class:`~spacy_goemotions.core.options.ClassifierOptions`'
             fields), as for ``df.emotions.classify``.
