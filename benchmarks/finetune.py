@@ -287,8 +287,16 @@ def throughput_table(rows: list[dict[str, Any]]) -> str:
 def machine() -> dict[str, Any]:
     import torch
 
-    return {"cpu": platform.processor() or platform.machine(), "cpu_bf16_units": cpu_bf16_units(), "cores": os.cpu_count(),
-            "torch": torch.__version__}  # fmt: skip
+    return {"cpu": cpu_model(), "cpu_bf16_units": cpu_bf16_units(), "cores": os.cpu_count(), "torch": torch.__version__}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what the platform says."""
+    try:
+        line = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        return line.split(":", 1)[1].strip()
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:
