@@ -50,7 +50,7 @@ from .options import Flags
 from .stopping import StopRequest
 
 #: Modules (relative to this package) that each add one or more sub-commands.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("evaluate", "classify", "render", "summarize", "convert")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("evaluate", "classify", "render", "summarize", "convert", "annotate")
 PROG = "spacy-goemotions"
 
 

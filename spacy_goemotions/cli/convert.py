@@ -59,7 +59,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from ..evaluation.datasets import read_dataset
     from ..labels import GOEMOTIONS_LABELS
 
-    _check_lang(args.lang)
+    check_lang(args.lang)
     output = Path(args.output)
     if output.suffix == ".spacy":
         if len(args.input) > 1:
@@ -107,7 +107,7 @@ def _label_names(text: str) -> list[str]:
     return names
 
 
-def _check_lang(lang: str) -> None:
+def check_lang(lang: str) -> None:
     """``--lang`` must name a language spaCy has, before any input is read."""
     import spacy.util
 

@@ -40,7 +40,8 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--data",
         required=True,
-        help="GoEmotions .tsv (text, label ids, id; no header), or .csv / .jsonl with text and labels (names or ids); .gz too",
+        help="GoEmotions .tsv (text, label ids, id; no header), .csv / .jsonl with text and labels (names or ids; .gz too), "
+        "or a .spacy DocBin with gold doc.cats",
     )
     group.add_argument("--text-column", default="text", help="CSV column / JSONL key of the text (default: text)")
     group.add_argument("--labels-column", default="labels", help="CSV column / JSONL key of the labels (default: labels)")

@@ -8,12 +8,12 @@ tokenized (``nlp.make_doc``): no pipeline runs, so conversion is fast and needs 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..labels import GOEMOTIONS_LABELS
-from .datasets import LabelledData, read_dataset
+from .datasets import DatasetError, LabelledData, read_dataset
 
 
 def convert_to_docbin(
@@ -73,3 +73,26 @@ def write_docbin(data: LabelledData, output_path: str | os.PathLike[str], *, lan
     output.parent.mkdir(parents=True, exist_ok=True)
     docbin.to_disk(output)
     return count
+
+
+def docbin_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, str | None, list[str]]]:
+    """``(text, id, labels)`` of each Doc of a ``.spacy`` file: the labels whose ``doc.cats`` value is >= 0.5 (gold
+    cats are 1.0 or 0.0), the id from ``doc.user_data["id"]`` (as :func:`write_docbin` stores it) or None.
+
+    Raises:
+        DatasetError: for a file that is not a DocBin.
+    """
+    import spacy
+    from spacy.tokens import DocBin
+
+    try:
+        docbin = DocBin().from_disk(Path(path))
+    except (ValueError, OSError, KeyError, TypeError) as error:
+        raise DatasetError(f"{str(path)!r} is not a spaCy DocBin (.spacy) file: {error}") from None
+    for doc in docbin.get_docs(spacy.blank("xx").vocab):
+        identifier = doc.user_data.get("id")
+        yield (
+            doc.text,
+            None if identifier is None else str(identifier),
+            [name for name, value in doc.cats.items() if value >= 0.5],
+        )

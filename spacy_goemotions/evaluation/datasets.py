@@ -1,6 +1,6 @@
 """Readers for labelled data: texts, ids and an (n, L) 0/1 gold matrix.
 
-Four formats, chosen by the file extension (``.gz`` compressed text files too):
+Five formats, chosen by the file extension (``.gz`` compressed text files too):
 
 - ``.tsv``: the GoEmotions release format: no header; columns text, comma-separated label ids
   (``"2,7"``), id. Read with ``csv.reader(delimiter="\\t")``.
@@ -11,6 +11,8 @@ Four formats, chosen by the file extension (``.gz`` compressed text files too):
   comma-separated string); an optional id key.
 - ``.parquet``: a text column and a labels column (a list of names, or a comma-separated string); an
   optional id column (the ``parquet`` extra: pyarrow).
+- ``.spacy``: a DocBin whose ``doc.cats`` hold the gold labels (>= 0.5 is on), as ``convert`` and
+  ``import-annotations`` write them; ids from ``doc.user_data["id"]``.
 
 The labels are a fixed set (the GoEmotions labels by default, or your own: a name outside the set is an
 error naming it), or, with ``labels=None``, the names the data uses (sorted; ids mean nothing then).
@@ -39,7 +41,7 @@ from ..errors import InputError
 from ..labels import GOEMOTIONS_LABELS
 
 #: Extensions (after removing ``.gz``) and the format each one means.
-FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".spacy": "spacy"}
 
 
 class DatasetError(InputError):
@@ -84,7 +86,7 @@ def _open_text(path: Path) -> IO[str]:
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """``"tsv"``, ``"csv"``, ``"jsonl"`` or ``"parquet"`` from the file extension."""
+    """``"tsv"``, ``"csv"``, ``"jsonl"``, ``"parquet"`` or ``"spacy"`` from the file extension."""
     file = Path(path)
     suffix = Path(file.stem).suffix if file.suffix == ".gz" else file.suffix
     fmt = FORMATS.get(suffix.lower())
@@ -92,7 +94,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         raise DatasetError(
             f"Cannot tell the format of {str(file)!r} from its extension {suffix!r}. Use .tsv (GoEmotions: "
             "text, label ids, id; no header), .csv (header with text and labels columns), .jsonl "
-            "(one object per line with text and labels), optionally .gz compressed, or .parquet."
+            "(one object per line with text and labels), optionally .gz compressed, .parquet, or .spacy (a DocBin with "
+            "gold doc.cats)."
         )
     return fmt
 
@@ -247,6 +250,13 @@ def _parquet_rows(
         yield text, None if identifier is None else str(identifier), parser.columns(labels, line)
 
 
+def _docbin_rows(file: Path, parser: _LabelParser) -> Iterator[tuple[str, str | None, list[int]]]:
+    from .conversion import docbin_records  # spaCy loads only for .spacy files
+
+    for number, (text, identifier, names) in enumerate(docbin_records(file), start=1):
+        yield text, identifier, [parser.column(name, number) for name in names]
+
+
 def read_dataset(
     path: str | os.PathLike[str],
     *,
@@ -256,7 +266,7 @@ def read_dataset(
     id_column: str = "id",
     format: str | None = None,
 ) -> LabelledData:
-    """Read labelled texts from a GoEmotions TSV, a CSV, a JSONL or a Parquet file.
+    """Read labelled texts from a GoEmotions TSV, a CSV, a JSONL, a Parquet or a ``.spacy`` file.
 
     Args:
         path: the file (``.tsv``, ``.csv``, ``.jsonl``, each optionally ``.gz``, or ``.parquet``).
@@ -265,7 +275,7 @@ def read_dataset(
         text_column: the column (CSV) or key (JSONL) of the texts.
         labels_column: the column or key of the labels (names or ids; a list, or comma-separated).
         id_column: the column or key of the ids (row numbers where absent).
-        format: ``"tsv"``, ``"csv"``, ``"jsonl"`` or ``"parquet"`` to override the extension.
+        format: ``"tsv"``, ``"csv"``, ``"jsonl"``, ``"parquet"`` or ``"spacy"`` to override the extension.
 
     Returns:
         :class:`LabelledData` in file order.
@@ -292,6 +302,8 @@ def read_dataset(
         with contextlib.ExitStack() as stack:
             if fmt == "parquet":
                 records = _parquet_rows(file, parser, text_column, labels_column, id_column)
+            elif fmt == "spacy":
+                records = _docbin_rows(file, parser)
             else:
                 handle = stack.enter_context(_open_text(file))
                 if fmt == "tsv":

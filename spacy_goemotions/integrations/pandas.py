@@ -8,6 +8,7 @@ the table's (:class:`~spacy_goemotions.core.table.TableOptions`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,9 @@ from .pandas_summary import cooccurrence_frame, levels, summary_frame
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ..annotation.sampling import TaskFormat
     from ..core.table import ClassifyKwargs, ScoreKwargs
+    from ..evaluation.selection import SelectionStrategy
 
 __all__ = ["EmotionsDataFrameAccessor", "EmotionsSeriesAccessor", "classify_frame", "texts_from_series"]
 
@@ -249,6 +252,73 @@ class EmotionsDataFrameAccessor:
         return render(
             texts_from_series(sample), captions=captions, explain=explain, summary=summary, page=page, jupyter=jupyter, **kwargs
         )
+
+    def sample_for_review(
+        self,
+        column: Hashable,
+        n: int = 500,
+        strategy: SelectionStrategy = "uncertain",
+        *,
+        seed: int = 0,
+        id_column: Hashable | None = None,
+        exclude: str | os.PathLike[str] | None = None,
+        output: str | os.PathLike[str] | None = None,
+        task_format: TaskFormat = "label-studio",
+        config: str | os.PathLike[str] | None = None,
+        **kwargs: Unpack[ClassifyKwargs],
+    ) -> pd.DataFrame:
+        """Pick up to ``n`` rows worth annotating (``spacy-goemotions sample`` on a DataFrame), and with
+        ``output`` write them as annotation tasks.
+
+        Args:
+            column: the text column.
+            n: how many rows.
+            strategy: ``"uncertain"``, ``"diverse"`` or ``"random"`` (see the annotation loop's documentation).
+            seed: seeds the pick.
+            id_column: a column of stable ids (default: each text's content hash).
+            exclude: a tasks file or export of texts already labelled; they are never picked.
+            output: also write the tasks here, in ``task_format`` (``label-studio``, ``prodigy``, ``jsonl``, ``csv``).
+            task_format: the tasks' format.
+            config: Label Studio: also write the labelling config XML here.
+            **kwargs: the classifier and table options, as for :meth:`classify` (``threshold``, ``top_k``, one
+                ``taxonomy`` whose groups are then annotated, ``group_threshold``, ``model``, ...).
+
+        Returns:
+            a new DataFrame of the picked rows in pick order (``df``'s index labels kept): ``review_id``, the
+            text, one score column per label (or group), and ``labels`` (the pre-selected ones).
+
+        Examples:
+            >>> picked = df.emotions.sample_for_review("body", n=200, model="goemotions-small",   # doctest: +SKIP
+            ...                                       output="tasks.json", config="labels.xml")
+        """
+        from ..annotation.sampling import read_exclusions, sample_tasks, write_tasks
+
+        series = text_column(self._df, column)
+        ids = None if id_column is None else text_column(self._df, id_column).tolist()
+        options, table, progress = split_classify_kwargs(kwargs)
+        batch = sample_tasks(
+            texts_from_series(series),
+            get_classifier(options=options),
+            n=n,
+            strategy=strategy,
+            seed=seed,
+            ids=ids,
+            table=table,
+            exclude=read_exclusions(os.fspath(exclude)) if exclude is not None else None,
+            progress=progress,
+        )
+        if output is not None:
+            write_tasks(batch, output, task_format, config=config)
+        rows = [task.row for task in batch.tasks]
+        picked = pd.DataFrame(
+            {"review_id": [task.id for task in batch.tasks], column: [task.text for task in batch.tasks]},
+            index=self._df.index[rows],
+        )
+        scores = np.array([list(task.scores.values()) for task in batch.tasks], dtype=np.float32).reshape(len(rows), -1)
+        for position, name in enumerate(batch.names):
+            picked[name] = scores[:, position]
+        picked["labels"] = _object_array([task.labels for task in batch.tasks])
+        return picked
 
 
 @pd.api.extensions.register_series_accessor("emotions")
