@@ -116,14 +116,21 @@ def test_label_studio_export_annotations_win_skips_and_unannotated_are_counted(t
             {"id": 2, "data": {"text": "ok", "id": "c"}, "annotations": [ls_annotation([])]},
             {"id": 3, "data": {"text": "skip me", "id": "s"}, "annotations": [ls_annotation([], cancelled=True)]},
             {"id": 4, "data": {"text": "untouched", "id": "u"}, "annotations": [], "predictions": prediction},
+            {
+                "id": 5,
+                "data": {"text": "one of two", "id": "h"},
+                "annotations": [ls_annotation(["joy"]), ls_annotation([], cancelled=True)],
+            },
         ],
     )
     read = read_label_studio_export(export)
-    assert [(a.task, sorted(a.labels)) for a in read.annotations] == [("a", ["anger"]), ("c", [])]
-    assert read.left_out == {"tasks nobody annotated": 1, "tasks only skipped": 1, "cancelled (skipped) annotations": 1}
+    assert [(a.task, sorted(a.labels)) for a in read.annotations] == [("a", ["anger"]), ("c", []), ("h", ["joy"])]
+    assert read.left_out == {
+        "tasks nobody annotated": 1, "tasks skipped (every annotation cancelled)": 1, "cancelled annotations of tasks others annotated": 1
+    }  # fmt: skip
     imported = import_annotations(export, "label-studio", NAMES)
-    assert imported.data.gold.tolist() == [[0, 1, 0], [0, 0, 0]]
-    assert "1 with no label" in imported.report and "tasks only skipped" in imported.report
+    assert imported.data.gold.tolist() == [[0, 1, 0], [0, 0, 0], [1, 0, 0]]
+    assert "1 with no label" in imported.report and "left out: tasks skipped (every annotation cancelled): 1" in imported.report
 
 
 @pytest.mark.parametrize(
@@ -237,7 +244,7 @@ def test_bad_label_studio_exports_name_the_file_and_write_nothing(tmp_path: Path
 
 def test_an_export_where_nothing_was_annotated_says_what_was_left_out(tmp_path: Path) -> None:
     export = ls_export(tmp_path / "none.json", [{"id": 1, "data": {"text": "hi", "id": "x"}, "annotations": []}])
-    with pytest.raises(AnnotationError, match=r"(?s)no reviewed text.*1 tasks nobody annotated"):
+    with pytest.raises(AnnotationError, match=r"(?s)no reviewed text.*tasks nobody annotated: 1"):
         import_annotations(export, "label-studio", NAMES)
 
 

@@ -181,7 +181,7 @@ def test_import_annotations_writes_train_and_dev_docbins_that_evaluate_reads(
     )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 0, err
-    assert "left out: 1 tasks only skipped" in err and "reviewed: 9 texts, 0 with no label" in err
+    assert "left out: tasks skipped (every annotation cancelled): 1" in err and "reviewed: 9 texts, 0 with no label" in err
     assert "Wrote 7 docs with 28 labels" in err and "Wrote 2 docs with 28 labels" in err
     train, dev = read_dataset(tmp_path / "train.spacy"), read_dataset(tmp_path / "dev.spacy")
     assert set(train.ids).isdisjoint(dev.ids) and len(set(train.ids) | set(dev.ids)) == 9

@@ -116,3 +116,24 @@ def test_finetune_script_measures_training_and_what_it_gains(tiny_model: str, tm
     scores = EmotionClassifier(tiny_model, dtype="float32", backend="torch").scores([text for text, _, _ in lines])
     expected = f1_score(gold, (scores >= 0.5).astype(int), average="macro", zero_division=0)
     assert result["rows"][0]["baseline"]["at_0.5"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_annotation_loop_script_times_selection_and_measures_the_loop(tiny_model: str, tmp_path: Path) -> None:
+    for split, rows, seed in (("train", 40, 1), ("test", 30, 3)):
+        _goemotions_split(tmp_path / f"{split}.tsv", rows, seed)
+    selection_json, loop_json = tmp_path / "selection.json", tmp_path / "loop.json"
+    done = run_script("annotation_loop.py", "selection", str(tmp_path / "train.tsv"), str(ROOT / "examples" / "comments.csv"),
+                      "--rows", "60", "-n", "5", "--model", tiny_model, "--json", str(selection_json))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(selection_json.read_text())
+    assert result["rows"] == 60 and {name: pick["picked"] for name, pick in result["pick"].items()} == {
+        "uncertain": 5, "diverse": 5, "random": 5
+    }  # fmt: skip
+    assert "sample: 5 of 60 candidate texts" in result["sample_command_summary"]
+    done = run_script("annotation_loop.py", "loop", str(tmp_path), "--model", tiny_model, "-n", "10", "--strategies",
+                      "random", "--epochs", "1", "--json", str(loop_json), timeout=400)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (row,) = json.loads(loop_json.read_text())["rows"]
+    assert row["strategy"] == "random" and row["reviewed_texts"] == 10
+    assert all(0 <= f1 <= 1 for f1 in row["test_macro_f1_start"] + row["test_macro_f1_after"])
+    assert "| random |" in done.stdout

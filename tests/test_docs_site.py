@@ -33,6 +33,13 @@ NOT_EXECUTED_COMMANDS = (
     "python -m spacy train",
     "python -m spacy find-threshold",  # tests/test_spacy_training.py, on the pipeline spacy train saved
     "python -m spacy project run finetune",  # tests/test_evaluation.py runs the project's workflows on a tiny model
+    "python -m spacy project run review",
+    "spacy-goemotions sample tickets.csv -o tasks.jsonl --format prodigy",  # tests/test_annotation_cli.py
+    # annotation.md's one-screen summary of the loop; the page runs each of these steps below it
+    "spacy-goemotions sample tickets.csv -o tasks.json --text-column body --id-column id -n 500 --config labels.xml",
+    "spacy-goemotions import-annotations export.json --format label-studio -o train.spacy --dev dev.spacy",
+    "spacy-goemotions evaluate --data dev.spacy --model training/model-last/goemotions/model",
+    "prodigy ",  # commercial: tests/test_annotation.py reads fixtures written from its documented formats
 )
 
 

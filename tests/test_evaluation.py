@@ -608,3 +608,20 @@ def test_spacy_project_runs_end_to_end_offline(tiny_model: str, labelled: dict[s
     inner = finetuned_package / "en_goemotions_finetuned-0.0.1"
     assert (inner / "goemotions" / "model" / "model.safetensors").is_file()
     assert spacy.load(inner).get_pipe("goemotions").labels == tuple(GOEMOTIONS_LABELS)
+
+    # The review loop: pick 20 of the 40 train texts, the scripted annotator answers from gold, train, compare.
+    review_vars = ["--vars.review_n", "20", "--vars.review_epochs", "1"]
+    result = subprocess.run([*command[:5], "review", *command[6:], *review_vars], capture_output=True, text=True,
+                            timeout=420, env=env, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tasks = json.loads((project / "review" / "tasks.json").read_text())
+    assert len(tasks) == 20 and "<Choices" in (project / "review" / "labels.xml").read_text()
+    train_gold = read_dataset(labelled["dir"] / "train.tsv")
+    reviewed = [read_dataset(project / "corpus" / f"reviewed_{part}.spacy") for part in ("train", "dev")]
+    assert [len(part) for part in reviewed] == [16, 4]
+    assert sorted(reviewed[0].ids + reviewed[1].ids) == sorted(task["data"]["id"] for task in tasks)
+    for part in reviewed:  # the reviewed labels are the annotator's (gold), not the model's predictions
+        for identifier, row in zip(part.ids, part.gold, strict=True):
+            assert row.tolist() == train_gold.gold[train_gold.ids.index(identifier)].tolist()
+    for name in ("reviewed_dev", "test"):
+        assert "| threshold 0.5 |" in (project / "metrics" / f"review_comparison_{name}.md").read_text()

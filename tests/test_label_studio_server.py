@@ -182,7 +182,9 @@ def test_label_studio_round_trip(server: Server, tmp_path: Path, capsys: pytest.
     code = main(["import-annotations", str(export_file), "--format", "label-studio", "-o", str(tmp_path / "train.spacy")])
     err = capsys.readouterr().err
     assert code == 0, err
-    assert "left out: 2 tasks only skipped" in err and "conflicts: 2 tasks whose annotators disagree" in err
+    assert (
+        "left out: tasks skipped (every annotation cancelled): 2" in err and "conflicts: 2 tasks whose annotators disagree" in err
+    )
     data = read_dataset(tmp_path / "train.spacy")
     assert data.labels[:3] == ("admiration", "amusement", "anger") and len(data.labels) == 28
     got = {

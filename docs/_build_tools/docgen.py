@@ -298,3 +298,42 @@ def finetune_quality(name: str) -> str:
         f"kept in `benchmarks/results/{name}`, by:\n\n```bash\n{data['command']}\n```"
     )
     return table(heads, rows, "lrrrrr") + "\n\n" + where
+
+
+def annotation_selection(name: str = "annotation-selection-100k.json") -> str:
+    """``benchmarks/annotation_loop.py selection``: scoring and picking time for many texts."""
+    data = _result(name)
+    rows = [["scoring", f"{data['scoring_seconds']:.1f}", f"{data['texts_per_second']:,.0f} texts/s"]]
+    rows += [[f"pick {data['n']}: `{strategy}`", f"{pick['seconds']:.2f}", ""] for strategy, pick in data["pick"].items()]
+    rows.append(["the whole `sample` command: read, score, pick, write", f"{data['sample_command_seconds']:.1f}", ""])
+    machine = data["machine"]
+    where = (
+        f"{data['rows']:,} texts, `{data['model']}` ({data['engine']}); {machine['cpu']}, {machine['cores']} cores; "
+        f"measured {data['date']}, kept in `benchmarks/results/{name}`, by:\n\n```bash\n{data['command']}\n```"
+    )
+    return table(["step", "seconds", ""], rows, "lrl") + "\n\n" + where
+
+
+def annotation_loop(name: str = "annotation-loop-small.json") -> str:
+    """``benchmarks/annotation_loop.py loop``: test macro-F1 before and after training on the reviewed texts."""
+    data = _result(name)
+    rows = []
+    for row in data["rows"]:
+        (start_half, start_tuned), (after_half, after_tuned) = row["test_macro_f1_start"], row["test_macro_f1_after"]
+        (held_start,), (held_after,) = row["reviewed_dev_macro_f1_start"], row["reviewed_dev_macro_f1_after"]
+        rows.append([f"`{row['strategy']}`", f"{row['mean_gold_labels_per_text']:.2f}",
+                     f"{held_start:.4f} → {held_after:.4f} ({held_after - held_start:+.4f})",
+                     f"{start_half:.4f} → {after_half:.4f} ({after_half - start_half:+.4f})",
+                     f"{start_tuned:.4f} → {after_tuned:.4f} ({after_tuned - start_tuned:+.4f})",
+                     f"{row['minutes']:.1f}"])  # fmt: skip
+    heads = ["texts picked by", "gold labels per text", "held-out reviewed texts, at 0.5", "test split, at 0.5",
+             "test split, tuned thresholds", "minutes"]  # fmt: skip
+    machine = data["machine"]
+    where = (
+        f"From `{data['model']}`, {data['n']} texts picked from the GoEmotions train split and answered with their gold "
+        f"labels, 80% trained on for {data['epochs']} epochs (model-last), 20% held out; thresholds of both models tuned on "
+        f"the held-out texts; one seed "
+        f"({data['seed']}); {machine['cpu']}, {machine['cores']} cores; measured {data['date']}, kept in "
+        f"`benchmarks/results/{name}`, by:\n\n```bash\n{data['command']}\n```"
+    )
+    return table(heads, rows, "lrrrrr") + "\n\n" + where

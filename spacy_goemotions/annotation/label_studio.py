@@ -122,10 +122,11 @@ def read_label_studio_export(path: str, *, choices_name: str | None = None) -> E
             read.left_out["tasks nobody annotated"] += 1
             continue
         kept = [a for a in annotations if not a.get("was_cancelled")]
-        read.left_out["cancelled (skipped) annotations"] += len(annotations) - len(kept)
         if not kept:
-            read.left_out["tasks only skipped"] += 1
+            read.left_out["tasks skipped (every annotation cancelled)"] += 1
             continue
+        if len(kept) < len(annotations):
+            read.left_out["cancelled annotations of tasks others annotated"] += len(annotations) - len(kept)
         for annotation in kept:
             choices = _choices(annotation, choices_name, where)
             time = annotation.get("updated_at") or annotation.get("created_at")
@@ -134,8 +135,6 @@ def read_label_studio_export(path: str, *, choices_name: str | None = None) -> E
                 Annotation(task_id, text, frozenset(choices), None if annotator is None else str(annotator), time, order)
             )
             order += 1
-    if read.left_out["cancelled (skipped) annotations"] == 0:
-        del read.left_out["cancelled (skipped) annotations"]
     return read
 
 

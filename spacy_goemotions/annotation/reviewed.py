@@ -210,14 +210,18 @@ def format_report(read: ExportRead, resolution: Resolution, data: LabelledData |
     """What was read, left out and resolved, and the counts per label: the lines printed before writing."""
     lines = [f"{read.source} ({read.tool}): {read.tasks:,} tasks, {len(read.annotations):,} annotations"]
     for reason, count in sorted(read.left_out.items()):
-        lines.append(f"  left out: {count:,} {reason}")
+        lines.append(f"  left out: {reason}: {count:,}")
     if resolution.conflicts:
         outcome = f"{resolution.dropped:,} dropped" if policy == "drop" else f"resolved by {policy}"
         lines.append(f"  conflicts: {resolution.conflicts:,} tasks whose annotators disagree ({outcome})")
     if data is not None:
         counts = data.gold.sum(axis=0).tolist()
         no_label = int((data.gold.sum(axis=1) == 0).sum())
-        lines.append(f"  reviewed: {len(data):,} texts, {no_label:,} with no label")
-        width = max(len(name) for name in data.labels)
-        lines += [f"    {name:<{width}}  {count:>6,}" for name, count in zip(data.labels, counts, strict=True)]
+        lines.append(f"  reviewed: {len(data):,} texts, {no_label:,} with no label; texts per label:")
+        used = [(name, count) for name, count in zip(data.labels, counts, strict=True) if count]
+        width = max((len(name) for name, _ in used), default=0)
+        lines += [f"    {name:<{width}}  {count:>6,}" for name, count in used]
+        unused = [name for name, count in zip(data.labels, counts, strict=True) if not count]
+        if unused:
+            lines.append(f"  labels without an example ({len(unused)}): {', '.join(unused)}")
     return "\n".join(lines) + "\n"
