@@ -29,6 +29,7 @@ from spacy_goemotions.annotation import (
     write_tasks,
     write_training_files,
 )
+from spacy_goemotions.errors import InputError
 from spacy_goemotions.evaluation.datasets import LabelledData
 from spacy_goemotions.labels import GOEMOTIONS_LABELS
 
@@ -74,6 +75,13 @@ def test_tasks_carry_text_stable_id_scores_and_the_preselected_labels() -> None:
     hashed = pick_tasks(TEXTS, None, space(), 1, "uncertain")
     assert hashed.tasks[0].id == content_id(hashed.tasks[0].text) and content_id("x").startswith("sha256:")
     assert pick_tasks(TEXTS, None, space(), 3, "random", seed=7) == pick_tasks(TEXTS, None, space(), 3, "random", seed=7)
+
+
+def test_ids_must_name_one_row_each_and_missing_ids_fall_back_to_the_content_hash() -> None:
+    with pytest.raises(InputError, match=r"1 id\(s\) name more than one row \(e\.g\. 'x'\)"):
+        pick_tasks(TEXTS, ["x", "b", "c", "d", "e", "x"], space(), 2, "uncertain")
+    batch = pick_tasks(TEXTS, ["a", "", "c", "d", None, "f"], space(), 10, "uncertain")
+    assert {task.id for task in batch.tasks} >= {content_id("This is awful"), content_id("Meh, fine I guess")}
 
 
 def test_excluded_texts_are_never_picked_by_id_or_by_text() -> None:

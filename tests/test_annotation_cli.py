@@ -132,6 +132,8 @@ def test_sample_refuses_a_config_for_prodigy_and_two_taxonomies(
     assert "--config writes Label Studio's labelling config" in capsys.readouterr().err
     assert main([*base, "--taxonomy", "ekman,sentiment"]) == 2
     assert "one label space" in capsys.readouterr().err
+    assert main([*base[:3], str(tmp_path / "no" / "tasks.json"), *base[4:]]) == 2
+    assert "does not exist; create it first" in capsys.readouterr().err
     assert not (tmp_path / "t.jsonl").exists()
 
 

@@ -66,8 +66,23 @@ def import_annotations(
 ) -> ImportedAnnotations:
     """Read ``path`` and give its reviewed texts over ``labels`` (see :mod:`.reviewed` for the rules).
 
+    Args:
+        path: the export.
+        export_format: ``label-studio`` (its JSON export), ``prodigy`` (``db-out`` JSONL), ``jsonl`` or ``csv``.
+        labels: the label set: every one becomes a column of the result, 0 or 1.
+        conflicts: ``majority``, ``latest`` or ``drop`` (annotators of one task who disagree).
+        allow_new_labels: labels outside the set are added after it instead of refused.
+
+    Returns:
+        the reviewed texts, what the export held and left out, and the report's lines.
+
     Raises:
         AnnotationError: for a bad export, labels outside the set (unless ``allow_new_labels``), or no text left.
+
+    Examples:
+        >>> imported = import_annotations("export.json", "label-studio", GOEMOTIONS_LABELS)  # doctest: +SKIP
+        >>> print(imported.report)                                                          # doctest: +SKIP
+        >>> write_training_files(imported.data, "train.spacy", dev="dev.spacy")             # doctest: +SKIP
     """
     read = read_export(path, export_format)
     resolution = resolve(read, conflicts)
@@ -89,16 +104,31 @@ def write_training_files(
 ) -> dict[str, int]:
     """Write ``train`` (and a seeded ``dev`` share) as ``.spacy`` DocBins; each file is written whole.
 
+    Args:
+        data: the reviewed texts (``ImportedAnnotations.data``).
+        train: the ``.spacy`` file of the texts to train on (all of them without ``dev``).
+        dev: also hold out ``dev_share`` of them here.
+        dev_share: the held-out share (round(share * n) texts, at least one).
+        seed: seeds the split.
+        lang: the language of the blank tokenizer.
+
     Returns:
         the number of docs written per file.
+
+    Raises:
+        ConfigurationError: for one file named twice, a share outside (0, 1), or fewer than two texts to split.
+
+    Examples:
+        >>> write_training_files(imported.data, "train.spacy", dev="dev.spacy", dev_share=0.2)  # doctest: +SKIP
+        {'train.spacy': 400, 'dev.spacy': 100}
     """
     from ..evaluation.conversion import write_docbin
 
+    if dev is not None and Path(train).resolve() == Path(dev).resolve():
+        raise ConfigurationError(f"The train and dev files are the same file ({train}); give two names.")
     parts = (
         {Path(train): data} if dev is None else dict(zip((Path(train), Path(dev)), split_dev(data, dev_share, seed), strict=True))
     )
-    if dev is not None and Path(train).resolve() == Path(dev).resolve():
-        raise ConfigurationError(f"The train and dev files are the same file ({train}); give two names.")
     temporary = {}
     try:
         for target, part in parts.items():

@@ -30,6 +30,13 @@ CHOICES_NAME = "emotions"
 def labelling_config(names: Sequence[str], *, choices_name: str = CHOICES_NAME) -> str:
     """The labelling config XML: the text, and a multi-choice list of ``names``.
 
+    Args:
+        names: the choices, in order (the model's labels or a taxonomy's groups), escaped for XML.
+        choices_name: the ``<Choices>`` control's name, which the tasks' predictions refer to.
+
+    Returns:
+        the XML, for a project's *Labeling Interface*.
+
     Examples:
         >>> print(labelling_config(["joy", "anger"]))
         <View>

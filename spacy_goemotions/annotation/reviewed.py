@@ -34,7 +34,15 @@ CONFLICT_POLICIES: tuple[ConflictPolicy, ...] = ("majority", "latest", "drop")
 
 
 class AnnotationError(InputError):
-    """An export that cannot become training data: not the tool's format, truncated, empty, or with unknown labels."""
+    """An export that cannot become training data: not the tool's format, truncated, empty, or with unknown labels.
+
+    The message names the file and what to do; the command line exits with 1 (bad input).
+
+    Examples:
+        >>> import_annotations("cut.json", "label-studio", GOEMOTIONS_LABELS)  # doctest: +SKIP
+        Traceback (most recent call last):
+        AnnotationError: cut.json: not valid JSON at line 1, column 52: it ends before the JSON does ...
+    """
 
 
 @dataclass(frozen=True)

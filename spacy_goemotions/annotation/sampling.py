@@ -53,6 +53,17 @@ def sample_tasks(
         table: the threshold policy and at most one taxonomy (whose groups are then annotated).
         exclude: texts already labelled.
         progress: show a progress bar while scoring (None: when stderr is a terminal).
+
+    Returns:
+        the picked tasks, in pick order, with what produced them.
+
+    Raises:
+        ConfigurationError: for an unknown strategy, a bad ``n``, or more than one taxonomy.
+
+    Examples:
+        >>> from spacy_goemotions import EmotionClassifier
+        >>> batch = sample_tasks(texts, EmotionClassifier("goemotions-small"), n=200)  # doctest: +SKIP
+        >>> write_tasks(batch, "tasks.json", "label-studio", config="labels.xml")     # doctest: +SKIP
     """
     layout = classifier_layout(table or TableOptions(), classifier)
     scores = classifier.scores(texts, progress=progress)
@@ -69,8 +80,18 @@ def write_tasks(
 ) -> None:
     """Write the tasks (and, for Label Studio, the labelling config XML to ``config``), each file whole.
 
+    Args:
+        batch: the tasks (:func:`sample_tasks` or :func:`~spacy_goemotions.annotation.pick_tasks`).
+        path: the tasks file.
+        task_format: ``label-studio`` (tasks JSON with predictions), ``prodigy`` (choice tasks, JSONL), ``jsonl`` or
+            ``csv`` (id, text, labels).
+        config: Label Studio only: also write the labelling config XML here.
+
     Raises:
         ConfigurationError: for an unknown format, or ``config`` with a format other than Label Studio.
+
+    Examples:
+        >>> write_tasks(batch, "tasks.jsonl", "prodigy")  # doctest: +SKIP
     """
     if task_format not in TASK_FORMATS:
         raise ConfigurationError(f"Unknown task format {task_format!r}; choose one of {', '.join(TASK_FORMATS)}.")

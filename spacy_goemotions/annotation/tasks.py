@@ -11,18 +11,19 @@ pre-selected.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from ..core.table import TableLayout
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputError
 from ..evaluation.selection import SelectionStrategy, select_for_review
 
-#: Digits of a content hash id: 16 hex digits (64 bits) make a collision among a billion texts unlikely (~3%
-#: at 10^9.3); shorter ids stay readable in an annotation tool.
+#: Digits of a content hash id: 16 hex digits (64 bits): two of a billion distinct texts share an id with a chance
+#: of about 3% (the birthday bound), and the ids stay short enough to read in an annotation tool.
 HASH_ID_DIGITS = 16
 
 
@@ -88,6 +89,10 @@ class ReviewTask:
         scores: the model's score per name of the review space, in its order.
         labels: the pre-selected names (at or above their thresholds), highest score first.
         row: the text's row in the input (from 0).
+
+    Examples:
+        >>> ReviewTask("T1", "Thanks!", {"gratitude": 0.97, "joy": 0.2}, ["gratitude"], row=0).labels
+        ['gratitude']
     """
 
     id: str
@@ -108,6 +113,12 @@ class ReviewBatch:
         strategy: how the texts were picked.
         seed: the selection's seed.
         taxonomy: the taxonomy whose groups are annotated, or None.
+        candidates: how many texts could be picked (not empty, not excluded).
+
+    Examples:
+        >>> batch = sample_tasks(texts, classifier, n=100)           # doctest: +SKIP
+        >>> batch.model_version, len(batch.tasks), batch.names[:2]   # doctest: +SKIP
+        ('goemotions-small (uncertain, seed 0)', 100, ('admiration', 'amusement'))
     """
 
     tasks: list[ReviewTask]
@@ -116,7 +127,7 @@ class ReviewBatch:
     strategy: SelectionStrategy
     seed: int
     taxonomy: str | None = None
-    candidates: int = field(default=0)
+    candidates: int = 0
 
     @property
     def model_version(self) -> str:
@@ -148,15 +159,33 @@ def pick_tasks(
         exclude: texts already labelled (by id or by text), never picked again.
         model: the model's name, for the tasks' metadata.
 
+    Returns:
+        the picked tasks, in pick order.
+
     Raises:
         ConfigurationError: for an unknown strategy or bad ``n``.
+        InputError: when an id names more than one row.
         ValueError: when the lengths of ``texts``, ``ids`` and the scores differ.
+
+    Examples:
+        >>> import numpy as np
+        >>> space = ReviewSpace(("joy", "anger"), np.array([[0.9, 0.1], [0.55, 0.2]], np.float32), np.full(2, 0.5),
+        ...                     [["joy"], ["joy"]])
+        >>> [(task.id, task.labels) for task in pick_tasks(["Yay", "Hm"], ["a", "b"], space, 1, "uncertain").tasks]
+        [('b', ['joy'])]
     """
     if ids is not None and len(ids) != len(texts):
         raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
     if len(space.scores) != len(texts):
         raise ValueError(f"{len(space.scores)} score rows for {len(texts)} texts")
-    id_strings = [None if value is None else str(value) for value in ids] if ids is not None else None
+    id_strings = [None if value is None or value == "" else str(value) for value in ids] if ids is not None else None
+    if id_strings is not None:
+        repeated = [value for value, count in Counter(v for v in id_strings if v is not None).items() if count > 1]
+        if repeated:
+            raise InputError(
+                f"{len(repeated)} id(s) name more than one row (e.g. {', '.join(map(repr, repeated[:3]))}): a task's id "
+                "must name one text. Give a column of unique ids, or none (each text's content hash is its id)."
+            )
     blank = np.array([not isinstance(text, str) or not text.strip() for text in texts], dtype=bool)
     excluded = blank if exclude is None else blank | exclude.mask(texts, id_strings)
     texts_or_empty = [text if isinstance(text, str) else "" for text in texts]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -98,6 +99,9 @@ def run_sample(args: argparse.Namespace) -> int:
 
     if args.config is not None and args.task_format != "label-studio":
         raise ConfigurationError("--config writes Label Studio's labelling config; use it with --format label-studio.")
+    for target in (args.output, args.config):
+        if target is not None and not Path(target).resolve().parent.is_dir():
+            raise ConfigurationError(f"The folder of {target!r} does not exist; create it first (nothing was scored).")
     table = table_options(args)
     exclude = read_exclusions(args.exclude) if args.exclude else None
     texts, ids = _read_input(args)
