@@ -45,7 +45,8 @@ FORBIDDEN = forbidden_imports()
 
 
 def test_the_rules_come_from_the_documented_table() -> None:
-    assert set(FORBIDDEN) == {"core", "backends", "files", "evaluation", "visual", "training", "annotation", "integrations", "cli"}
+    assert set(FORBIDDEN) == {"core", "backends", "files", "evaluation", "visual", "training", "annotation", "distillation", "integrations",
+                             "cli"}
     assert "spacy_goemotions.evaluation" in FORBIDDEN["visual"] and "spacy_goemotions.backends" in FORBIDDEN["core"]
     assert "spacy_goemotions.cli" in FORBIDDEN["backends"] and "spacy_goemotions" in FORBIDDEN["files"]
 

@@ -50,7 +50,7 @@ from .options import Flags
 from .stopping import StopRequest
 
 #: Modules (relative to this package) that each add one or more sub-commands.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("evaluate", "classify", "render", "summarize", "convert", "annotate")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("evaluate", "classify", "render", "summarize", "convert", "annotate", "distill")
 PROG = "spacy-goemotions"
 
 
@@ -159,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = command_parser(parser, args.command)
     stop = StopRequest()
     args.should_stop = stop.requested
+    args.command_line = [PROG, *(sys.argv[1:] if argv is None else argv)]  # as typed: what a model card records
     try:
         if getattr(args, "stops_between_steps", False):
             with stop.installed():

@@ -54,6 +54,9 @@ class TrainingSettings:
             drowned out; the recipe goemotions-small was trained with).
         tune_thresholds: the spaCy component tunes per-label thresholds on the examples it is evaluated on while
             it trains (``spacy train``'s dev corpus) and saves them with the trained model (``threshold="tuned"``).
+        temperature: the logits are divided by it in the loss, which is multiplied by its square (so gradients keep
+            their size): above 1 softens the sigmoid, for distillation against soft targets softened the same way
+            (:mod:`spacy_goemotions.distillation`). 1 is plain training; the model is always used at 1.
 
     Raises:
         ConfigurationError: for a value out of range, naming it with a right example.
@@ -75,6 +78,7 @@ class TrainingSettings:
     tokens_per_pass: int | None = None
     positive_weight: PositiveWeightOption = "none"
     tune_thresholds: bool = True
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -98,6 +102,7 @@ class TrainingSettings:
             ),
             ("positive_weight", self.positive_weight in ("none", "balanced"), "positive_weight='balanced'"),
             ("tune_thresholds", isinstance(self.tune_thresholds, bool), "tune_thresholds=true"),
+            ("temperature", _number(self.temperature) and 0 < self.temperature <= 100, "temperature=2.0"),
         ]
         for name, ok, example in checks:
             if not ok:
@@ -249,6 +254,16 @@ class Trainer:
             logits: torch.Tensor = self.model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
         return logits.float()
 
+    def _summed_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy summed over the pass, at the settings' temperature (times its square)."""
+        import torch
+
+        temperature = self.settings.temperature
+        summed = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits / temperature, target, reduction="sum", pos_weight=self.positive_weights
+        )
+        return summed * temperature**2 if temperature != 1 else summed
+
     def _gold(self, gold: npt.ArrayLike, rows: int) -> torch.Tensor:
         import torch
 
@@ -270,20 +285,13 @@ class Trainer:
         Returns:
             the batch's mean binary cross-entropy.
         """
-        import torch
-
         target = self._gold(gold, len(texts))
         if not len(texts):
             return 0.0
         self.model.train()
         total = 0.0
         for rows, encoded in self._passes(texts):
-            loss = (
-                torch.nn.functional.binary_cross_entropy_with_logits(
-                    self._forward(encoded), target[rows], reduction="sum", pos_weight=self.positive_weights
-                )
-                / target.numel()
-            )
+            loss = self._summed_loss(self._forward(encoded), target[rows]) / target.numel()
             loss.backward()  # type: ignore[no-untyped-call]
             total += float(loss.item())
         self.pending += 1
@@ -336,12 +344,7 @@ class Trainer:
         self.model.eval()
         target = self._gold(gold, len(texts))
         with torch.no_grad():
-            total = sum(
-                torch.nn.functional.binary_cross_entropy_with_logits(
-                    self._forward(encoded), target[rows], reduction="sum", pos_weight=self.positive_weights
-                )
-                for rows, encoded in self._passes(texts)
-            )
+            total = sum(self._summed_loss(self._forward(encoded), target[rows]) for rows, encoded in self._passes(texts))
         return float(total) / target.numel()
 
 
