@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("base needs --skeleton CONFIG.json and --tokenizer DIR")
     with tempfile.TemporaryDirectory(prefix="goemotions-distill-") as folder:
         results = (quality if args.mode == "quality" else base)(args, Path(folder))
-    results = {"machine": machine(), "command": " ".join(["python", "benchmarks/distill.py", *(argv or sys.argv[1:])]), **results}
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "command": " ".join(["python", "benchmarks/distill.py", *(argv or sys.argv[1:])]), **results}
     print(json.dumps({key: value for key, value in results.items() if key != "record"}, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
