@@ -43,11 +43,7 @@ from .measures import agreement_record, labelled_f1, measure_speed
 from .settings import DistillSettings
 from .student_training import train_student
 from .students import build_student, student_config, student_shape
-from .teacher import TeacherScores, teacher_scores
-
-
-def _never() -> bool:
-    return False
+from .teacher import TeacherScores, _never, teacher_scores
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import ConfigurationError
+from ..training.trainer import is_integer as _integer
+from ..training.trainer import is_number as _number
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,3 @@ class DistillSettings:
                     options=(name,),
                     value=getattr(self, name),
                 )
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -11,14 +11,10 @@ import numpy.typing as npt
 
 from ..core.progress import progress_bar
 from .settings import DistillSettings
-from .teacher import TeacherScores
+from .teacher import TeacherScores, _never
 
 #: Clip for the teacher's probabilities before taking their logits (float32 sigmoids reach exactly 0 and 1).
 PROBABILITY_CLIP = 1e-6
-
-
-def _never() -> bool:
-    return False
 
 
 def soft_targets(scores: npt.ArrayLike, temperature: float) -> npt.NDArray[np.float32]:

@@ -82,27 +82,27 @@ class TrainingSettings:
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
-            ("learning_rate", _number(self.learning_rate) and 0 < self.learning_rate < 1, "learning_rate=3e-5"),
-            ("weight_decay", _number(self.weight_decay) and 0 <= self.weight_decay < 1, "weight_decay=0.01"),
-            ("warmup_steps", _integer(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps=100"),
+            ("learning_rate", is_number(self.learning_rate) and 0 < self.learning_rate < 1, "learning_rate=3e-5"),
+            ("weight_decay", is_number(self.weight_decay) and 0 <= self.weight_decay < 1, "weight_decay=0.01"),
+            ("warmup_steps", is_integer(self.warmup_steps) and self.warmup_steps >= 0, "warmup_steps=100"),
             (
                 "total_steps",
-                self.total_steps is None or (_integer(self.total_steps) and self.total_steps > 0),
+                self.total_steps is None or (is_integer(self.total_steps) and self.total_steps > 0),
                 "total_steps=2000",
             ),
-            ("grad_clip", _number(self.grad_clip) and self.grad_clip >= 0, "grad_clip=1.0"),
-            ("freeze_layers", _integer(self.freeze_layers) and self.freeze_layers >= -1, "freeze_layers=2"),
-            ("seed", _integer(self.seed), "seed=0"),
+            ("grad_clip", is_number(self.grad_clip) and self.grad_clip >= 0, "grad_clip=1.0"),
+            ("freeze_layers", is_integer(self.freeze_layers) and self.freeze_layers >= -1, "freeze_layers=2"),
+            ("seed", is_integer(self.seed), "seed=0"),
             ("autocast", self.autocast in ("auto", "bfloat16", "off"), "autocast='auto'"),
-            ("max_length", _integer(self.max_length) and self.max_length >= 8, "max_length=512"),
+            ("max_length", is_integer(self.max_length) and self.max_length >= 8, "max_length=512"),
             (
                 "tokens_per_pass",
-                self.tokens_per_pass is None or (_integer(self.tokens_per_pass) and self.tokens_per_pass >= 8),
+                self.tokens_per_pass is None or (is_integer(self.tokens_per_pass) and self.tokens_per_pass >= 8),
                 "tokens_per_pass=8192",
             ),
             ("positive_weight", self.positive_weight in ("none", "balanced"), "positive_weight='balanced'"),
             ("tune_thresholds", isinstance(self.tune_thresholds, bool), "tune_thresholds=true"),
-            ("temperature", _number(self.temperature) and 0 < self.temperature <= 100, "temperature=2.0"),
+            ("temperature", is_number(self.temperature) and 0 < self.temperature <= 100, "temperature=2.0"),
         ]
         for name, ok, example in checks:
             if not ok:
@@ -150,11 +150,13 @@ def balanced_positive_weights(gold: npt.ArrayLike) -> npt.NDArray[np.float32]:
     return np.where((positives > 0) & (negatives > 0), weights, 1.0).astype(np.float32)
 
 
-def _number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite int or float, not a bool (a setting's check)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _integer(value: Any) -> bool:
+def is_integer(value: Any) -> bool:
+    """An int, not a bool (a setting's check)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
