@@ -1,9 +1,10 @@
 """spacy-goemotions: the ModernBERT GoEmotions classifier for spaCy and pandas.
 
-Importing the package registers the pandas ``.emotions`` accessors and loads no model (nor torch or
-transformers: they are imported when a model first loads). Dask's ``ddf.emotions`` and Polars'
-``pl.DataFrame.emotions`` are registered when those libraries are imported, before or after this
-package, without this package importing them. The spaCy factory ``"goemotions"`` is found by spaCy
+Importing the package loads no model and imports neither torch, transformers nor pandas (torch and
+transformers are imported when a torch model first runs; the OpenVINO path never needs them when its
+converted model is cached). The ``.emotions`` accessors of pandas (``df.emotions``, ``series.emotions``),
+Dask (``ddf.emotions``) and Polars (``pl.DataFrame.emotions``) are registered when those libraries are
+imported, before or after this package, without this package importing them. The spaCy factory ``"goemotions"`` is found by spaCy
 through an entry point, with no import needed.
 """
 
@@ -17,13 +18,12 @@ from .core.taxonomies import Taxonomy, available_taxonomies, taxonomies
 from .core.thresholds import available_presets, threshold_presets
 from .errors import ConfigurationError, GoEmotionsError, MissingExtraError, ModelLoadError
 from .evaluation.tuning import tune_thresholds
-from .integrations import pandas as _pandas  # noqa: F401  (registers df.emotions / series.emotions)
 from .integrations.registration import register_when_imported as _register_when_imported
 from .labels import DEFAULT_MODEL, GOEMOTIONS_LABELS
 from .visual import explain, render
 
-# ddf.emotions and pl.DataFrame.emotions: now if dask.dataframe / polars are imported, else when they are
-# (a post-import hook): importing this package must never import them.
+# df.emotions, ddf.emotions and pl.DataFrame.emotions: now if pandas / dask.dataframe / polars are imported,
+# else when they are (a post-import hook): importing this package must never import them.
 _register_when_imported()
 
 __all__ = [

@@ -150,7 +150,7 @@ def test_importing_the_package_stays_light() -> None:
         "import sys, time; started = time.perf_counter(); import spacy_goemotions; "
         "import json; print(json.dumps({'seconds': time.perf_counter() - started, "
         "'modules': sorted(m for m in ('torch', 'transformers', 'tokenizers', 'spacy', 'dask', 'ray', 'openvino', "
-        "'tqdm') if m in sys.modules), 'accessor': hasattr(__import__('pandas').DataFrame, 'emotions')}))"
+        "'tqdm', 'pandas') if m in sys.modules), 'accessor': hasattr(__import__('pandas').DataFrame, 'emotions')}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     result = json.loads(done.stdout)

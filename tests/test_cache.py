@@ -179,7 +179,7 @@ def test_a_second_process_reads_the_conversion_and_never_loads_the_torch_weights
     script = textwrap.dedent(f"""
         import json, sys
         import numpy as np
-        import spacy_goemotions.backends.openvino_export as export
+        import spacy_goemotions.backends.openvino_tracing as export
         from spacy_goemotions import EmotionClassifier
         converted = []
         original = export.convert

@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 from spacy_goemotions import EmotionClassifier
 from spacy_goemotions.cli import main
 from spacy_goemotions.core.options import ClassifierOptions
-from spacy_goemotions.distillation import DistillSettings, agreement, distill
+from spacy_goemotions.distillation import DistillSettings, agreement, agreement_on, distill
 from spacy_goemotions.distillation.distill import split_held_out
 from spacy_goemotions.distillation.student_training import soft_targets
 from spacy_goemotions.distillation.students import (
@@ -173,6 +173,25 @@ def test_a_distilled_student_is_a_model_directory_with_its_card(distilled: tuple
     assert saved["agreement"] == record["agreement"] and 0 <= saved["agreement"]["decisions"] <= 1
     thresholds = json.loads((student / "thresholds.json").read_text(encoding="utf-8"))["thresholds"]
     assert set(thresholds) == set(GOEMOTIONS_LABELS)
+
+
+def test_agreement_on_your_own_texts_compares_each_model_at_its_own_thresholds(
+    distilled: tuple[Path, dict[str, object], Path], teacher: Path, tmp_path: Path
+) -> None:
+    student, record, _ = distilled
+    texts = [f"{word} so much {i}" for i, word in enumerate(WORDS)]
+    found = agreement_on(texts, EmotionClassifier(teacher, options=TORCH), EmotionClassifier(student, options=TORCH))
+    # The oracle: both models' scores and shipped thresholds, through the tested agreement() formula.
+    scores = [EmotionClassifier(m, options=TORCH).scores(texts) for m in (teacher, student)]
+    shipped = json.loads((student / "thresholds.json").read_text(encoding="utf-8"))["thresholds"]
+    cutoffs = [np.full(28, 0.5, dtype=np.float32), np.array([shipped[label] for label in GOEMOTIONS_LABELS], dtype=np.float32)]
+    assert found == agreement(scores[0], scores[1], cutoffs[0], cutoffs[1], GOEMOTIONS_LABELS)
+    assert agreement_on(texts, teacher, teacher).decisions == 1.0
+    other = build_tiny_model(tmp_path / "other", labels=["calm", "storm"])
+    with pytest.raises(ConfigurationError, match="labels are not the teacher's"):
+        agreement_on(texts, teacher, other)
+    speed = record["speed"]
+    assert isinstance(speed, dict) and speed["texts"] == 40  # distinct texts only: repeats would be scored once
 
 
 def test_the_student_loads_everywhere_a_model_does(distilled: tuple[Path, dict[str, object], Path]) -> None:

@@ -1,4 +1,4 @@
-"""``.emotions`` on Dask and Polars frames after ``import spacy_goemotions``, in either import order.
+"""``.emotions`` on pandas, Dask and Polars frames after ``import spacy_goemotions``, in either import order.
 
 Each case runs in a fresh interpreter: import order is a property of a process, and this test process
 has long imported everything.
@@ -17,6 +17,10 @@ HAS_DASK = importlib.util.find_spec("dask") is not None
 HAS_POLARS = importlib.util.find_spec("polars") is not None
 
 CHECKS = {
+    "pandas": (
+        "import pandas as pd",
+        "assert hasattr(pd.DataFrame, 'emotions') and hasattr(pd.Series, 'emotions'), 'no df.emotions'",
+    ),
     "dask": ("import dask.dataframe as dd", "assert hasattr(dd.DataFrame, 'emotions'), 'no ddf.emotions'"),
     "polars": (
         "import polars as pl",
@@ -33,11 +37,11 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def library_available(library: str) -> bool:
-    return HAS_DASK if library == "dask" else HAS_POLARS
+    return {"pandas": True, "dask": HAS_DASK, "polars": HAS_POLARS}[library]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("library", ["dask", "polars"])
+@pytest.mark.parametrize("library", ["pandas", "dask", "polars"])
 @pytest.mark.parametrize("package_first", [True, False], ids=["package-first", "library-first"])
 def test_the_accessor_exists_whichever_import_comes_first(library: str, package_first: bool) -> None:
     if not library_available(library):
@@ -52,12 +56,13 @@ def test_the_accessor_exists_whichever_import_comes_first(library: str, package_
 
 
 @pytest.mark.slow
-def test_importing_the_package_imports_neither_dask_nor_polars() -> None:
+def test_importing_the_package_imports_no_dataframe_library_nor_torch() -> None:
     done = run_python(
         """
         import sys
         import spacy_goemotions
-        loaded = [name for name in ("dask", "dask.dataframe", "polars", "duckdb", "pyspark") if name in sys.modules]
+        heavy = ("pandas", "dask", "dask.dataframe", "polars", "duckdb", "pyspark", "torch", "transformers", "spacy")
+        loaded = [name for name in heavy if name in sys.modules]
         assert not loaded, loaded
         assert any(type(f).__name__ == "_PostImportFinder" for f in sys.meta_path)
         print("ok")

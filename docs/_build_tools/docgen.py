@@ -337,3 +337,66 @@ def annotation_loop(name: str = "annotation-loop-small.json") -> str:
         f"`benchmarks/results/{name}`, by:\n\n```bash\n{data['command']}\n```"
     )
     return table(heads, rows, "lrrrrr") + "\n\n" + where
+
+
+def student_presets() -> str:
+    """The distillation presets: their shape and parameter count with the bundled and ModernBERT-base vocabularies."""
+    from spacy_goemotions.distillation.students import STUDENT_PRESETS
+
+    def parameters(shape: Any, vocab: int, labels: int = 28) -> int:
+        # ModernBERT without biases: token embeddings + norm; per layer fused QKV, output projection, gated MLP
+        # (Wi: hidden -> 2 x intermediate, Wo: intermediate -> hidden) and two norms, but the first layer's attention
+        # norm is an identity; the final norm; the head (dense + norm) and the classifier (with its bias).
+        h, i, n = shape.hidden_size, shape.intermediate_size, shape.num_hidden_layers
+        per_layer = 3 * h * h + h * h + h * 2 * i + i * h + 2 * h
+        return vocab * h + h + n * per_layer - h + h + (h * h + h) + (h * labels + labels)
+
+    rows = [
+        [f"`{name}`", shape.hidden_size, shape.num_hidden_layers, shape.num_attention_heads, shape.intermediate_size,
+         f"{parameters(shape, 12288) / 1e6:.1f} M", f"{parameters(shape, 50368) / 1e6:.1f} M"]
+        for name, shape in STUDENT_PRESETS.items()
+    ]  # fmt: skip
+    heads = ["preset", "width", "layers", "heads", "MLP width", "parameters (goemotions-small's vocabulary, 12k)",
+             "parameters (ModernBERT-base's, 50k)"]  # fmt: skip
+    return table(heads, rows, "lrrrrrr")
+
+
+def distillation(name: str = "distill-small-to-tiny.json") -> str:
+    """``benchmarks/distill.py quality``: the student against its teacher, macro-F1 on the test split and texts/s."""
+    data = _result(name)
+    f1, speed, record = data["test_macro_f1"], data["speed"], data["record"]
+    rows = [
+        [f"teacher: `{data['teacher']}`", f"{f1['teacher']:.4f}", "1.00", f"{speed['teacher_texts_per_s']:,.0f}", "1.0"],
+        [f"student: `{data['student']}` ({record['student']['parameters'] / 1e6:.1f} M parameters)", f"{f1['student']:.4f}",
+         f"{f1['ratio']:.2f}", f"{speed['student_texts_per_s']:,.0f}", f"{speed['speedup']:.1f}"],
+    ]  # fmt: skip
+    agree = record["agreement"]
+    machine = data["machine"]
+    where = (
+        f"Agreement with the teacher on {agree['texts']:,} held-out texts: {agree['decisions']:.1%} of (text, label) "
+        f"decisions equal, {agree['texts_equal']:.1%} of label sets, Spearman {agree['spearman']:.2f}. Distilling took "
+        f"{data['distill_seconds'] / 60:.1f} min ({record['training']['teacher_scoring_seconds']:.0f} s of teacher scoring); "
+        f"speed on {speed['texts']:,} Reddit comments, {speed['engine']}, one after the other in one process. "
+        f"{machine['cpu']} ({machine['cpu_bf16_units']}), {machine['cores']} cores; kept in `benchmarks/results/{name}`, "
+        f"by:\n\n```bash\n{data['command']}\n```"
+    )
+    heads = ["model", "test macro-F1", "× teacher", "texts/s", "× teacher"]
+    return table(heads, rows, "lrrrr") + "\n\n" + where
+
+
+def distillation_base(name: str = "distill-base-skeleton.json") -> str:
+    """``benchmarks/distill.py base``: the pipeline at ModernBERT-base size (times only: the weights are random)."""
+    data = _result(name)
+    speed, machine = data.get("speed") or {}, data["machine"]
+    rows = [
+        ["teacher scoring, per 10,000 texts", f"{data['teacher_seconds_per_10k_texts']:.0f} s"],
+        [f"training the `{data['student']}` student, {data['steps']} steps", f"{data['training_seconds']:.0f} s"],
+    ]
+    if speed:
+        rows.append([f"texts/s, teacher → student ({speed['engine']})",
+                     f"{speed['teacher_texts_per_s']:,.0f} → {speed['student_texts_per_s']:,.0f} ({speed['speedup']:.0f}×)"])  # fmt: skip
+    where = (
+        f"{data['unlabelled_texts']:,} Reddit comments; {machine['cpu']} ({machine['cpu_bf16_units']}), {machine['cores']} "
+        f"cores; kept in `benchmarks/results/{name}`, by:\n\n```bash\n{data['command']}\n```"
+    )
+    return table(["step", "time"], rows, "lr") + "\n\n" + where

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from ..core import cache
 from ..core.backend import Layout, ScoreSink
 from ..core.backend_registry import require_backend_package
 from ..core.batching import Batch
+from ..core.devices import cpu_threads
 from ..core.engine import precision_name
 from ..errors import GoEmotionsError, ModelLoadError
 
@@ -63,13 +63,13 @@ class OpenVinoBackend:
     @property
     def is_ready(self) -> bool:
         """Whether a run would start without converting or quantizing (the module is in memory or cached)."""
-        return is_ready(self.loaded, self.options, torch.get_num_threads())
+        return is_ready(self.loaded, self.options, cpu_threads())
 
     @contextmanager
     def open(self, estimated_tokens: float) -> Iterator[OpenVinoRunner]:
         # Per run: the module is cached per model, precision and thread count (which may change between runs).
         try:
-            module = module_for(self.loaded, self.options, torch.get_num_threads())
+            module = module_for(self.loaded, self.options, cpu_threads())
         except GoEmotionsError:
             raise
         except Exception as error:
@@ -110,8 +110,14 @@ class OpenVinoRunner:
 
 
 def _scores(request: Any) -> npt.NDArray[np.float32]:
-    logits = torch.from_numpy(np.array(request.get_output_tensor(0).data, dtype=np.float32))  # copy: buffers are reused
-    return torch.sigmoid(logits).numpy()  # the same sigmoid as the torch path, so float32 scores match to the bit
+    logits = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # a copy: OpenVINO reuses its buffers
+    return sigmoid(logits)
+
+
+def sigmoid(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``1 / (1 + exp(-x))`` in float64, rounded once to float32, without torch: the same value on every
+    CPU (torch's float32 kernel differs from it by a few units in the last place, depending on the CPU)."""
+    return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
 
 
 class AsyncRun:
@@ -181,9 +187,9 @@ def precision_of(dtype_spec: str) -> str:
     "auto" resolves as for torch: bf16 where the CPU multiplies it natively, float32 elsewhere; int8
     models run their remaining operations in that same precision.
     """
-    from ..core.devices import dtype_name, resolve_dtype
+    from ..core.devices import resolve_dtype_name
 
-    return dtype_name(resolve_dtype("auto" if dtype_spec == "int8" else dtype_spec, torch.device("cpu")))
+    return resolve_dtype_name("auto" if dtype_spec == "int8" else dtype_spec, "cpu")
 
 
 def compile_module(

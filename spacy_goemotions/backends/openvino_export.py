@@ -1,28 +1,23 @@
 """The model as OpenVINO IR: converted from the torch model once per machine, then read from the cache.
 
 The torch model stays the source of truth: it is loaded (safetensors only) in float32 and traced by
-``openvino.convert_model``; nothing but the weights the core already trusts is ever read. The IR
-(``model.xml`` + ``model.bin``, float32, the same for every precision it is later compiled in) is
-stored in the persistent cache (:mod:`spacy_goemotions.core.cache`) under a key of everything that
-decides it: the model files' content, the wrapper traced, OpenVINO's version and this package's.
-A later process reads it back in about 0.05 s instead of converting for 8-12 s, and never loads the
-torch weights at all.
+``openvino.convert_model`` (:mod:`.openvino_tracing`, the one part that imports torch); nothing but
+the weights the core already trusts is ever read. The IR (``model.xml`` + ``model.bin``, float32, the
+same for every precision it is later compiled in) is stored in the persistent cache
+(:mod:`spacy_goemotions.core.cache`) under a key of everything that decides it: the model files'
+content, the wrapper traced, OpenVINO's version and this package's. A later process reads it back in
+about 0.05 s instead of converting for 8-12 s, and never loads the torch weights at all, nor imports torch.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from .._version import __version__
 from ..core import cache
-from ..core.quiet import quiet_transformers
-from .modernbert import classify_pooled, has_modernbert_head
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
@@ -36,51 +31,9 @@ IR_KIND = "openvino-ir"
 IR_FILE = "model.xml"
 
 
-class MaskedLogits(torch.nn.Module):
-    """A ModernBERT classifier's logits with attention masks built here, for conversion.
-
-    Each position may also attend to itself. That changes nothing for real tokens (they attend to
-    themselves anyway), but a padding position whose sliding window holds only padding would
-    otherwise get a fully masked softmax, which OpenVINO turns into NaN, and NaN then spreads through
-    the next global-attention layer (NaN x 0 is NaN) into the real tokens' scores.
-    """
-
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-        self.half_window = int(model.config.local_attention) // 2
-        self.pooling = model.config.classifier_pooling
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-        itself = positions[:, None] == positions[None, :]
-        full = attention_mask.bool()[:, None, None, :] | itself[None, None]
-        near = (positions[:, None] - positions[None, :]).abs() <= self.half_window
-        masks = {"full_attention": full, "sliding_attention": full & near[None, None]}
-        hidden = self.model.model(input_ids=input_ids, attention_mask=masks).last_hidden_state
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
-            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-        return classify_pooled(self.model, pooled)
-
-
-class PlainLogits(torch.nn.Module):
-    """Any other sequence classifier: its own masks (no sliding windows to empty out)."""
-
-    def __init__(self, model: Any) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-        return logits
-
-
-def wrapper_kind(config: Any) -> str:
-    """Which wrapper a model of this config is traced with (decided without loading its weights)."""
-    return "modernbert-masked" if getattr(config, "model_type", None) == "modernbert" else "plain"
+def wrapper_kind(config_data: dict[str, Any]) -> str:
+    """Which wrapper a model of this config (its JSON) is traced with, decided without loading its weights."""
+    return "modernbert-masked" if config_data.get("model_type") == "modernbert" else "plain"
 
 
 def ir_key(loaded: LoadedModel, root: Path | None) -> dict[str, Any]:
@@ -91,27 +44,10 @@ def ir_key(loaded: LoadedModel, root: Path | None) -> dict[str, Any]:
         "kind": IR_KIND,
         "format": CONVERSION_FORMAT,
         "content": cache.content_hash(loaded.content_files(), root),
-        "wrapper": wrapper_kind(loaded.config),
+        "wrapper": wrapper_kind(loaded.config_data),
         "openvino": ov.__version__,
         "spacy_goemotions": __version__,
     }
-
-
-def convert(loaded: LoadedModel) -> Any:
-    """Trace the float32 torch model into an ``openvino.Model`` with dynamic batch and length."""
-    import openvino as ov
-
-    model = loaded.model
-    wrapper = MaskedLogits(model) if has_modernbert_head(model) else PlainLogits(model)
-    # Two rows of different lengths: shapes stay dynamic in the IR.
-    example = {"input_ids": torch.full((2, 16), 5, dtype=torch.long), "attention_mask": torch.ones(2, 16, dtype=torch.long)}
-    example["attention_mask"][1, 9:] = 0
-    # Tracing warns about Python-level branches that are constant for this model; they are not news to users.
-    with torch.no_grad(), warnings.catch_warnings(), quiet_transformers():
-        warnings.simplefilter("ignore")
-        converted = ov.convert_model(wrapper.eval(), example_input=example)
-    converted.reshape({"input_ids": [-1, -1], "attention_mask": [-1, -1]})
-    return converted
 
 
 def save_ir(model: Any, folder: Path) -> None:
@@ -166,6 +102,8 @@ def float_ir(loaded: LoadedModel, root: Path | None, *, release_torch: bool = Fa
         logger.info(message)
         if not loaded.quiet:
             print(message, file=sys.stderr, flush=True)
+        from .openvino_tracing import convert  # torch and transformers: only a conversion needs them
+
         return convert(loaded)
 
     model, path = cached_ir(IR_KIND, ir_key(loaded, root), root, build)

@@ -117,5 +117,5 @@ class TorchRunner(SynchronousRunner):
             if device.type == "cuda":
                 torch.cuda.empty_cache()
             logger.warning("Out of memory on a batch of %d; retrying as two halves", len(batch))
-            halves = split_batch(batch, backend.loaded.tokenizer.pad_token_id)
+            halves = split_batch(batch, backend.loaded.pad_token_id)
             return np.concatenate([self.compute(backend.prepare(half)) for half in halves])

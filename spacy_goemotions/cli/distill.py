@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
     )
     training.add_argument("--held-out-share", type=float, default=0.05, metavar="F", help="default: 0.05")
     training.add_argument("--seed", type=int, default=0, help="the same seed, the same student (default: 0)")
-    training.add_argument("--speed-texts", type=int, default=1000, metavar="N", help="texts that time both (0: none)")
+    training.add_argument("--speed-texts", type=int, default=1000, metavar="N", help="distinct texts that time both (0: none)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (default: shown on a terminal)")
     add_classifier_arguments(parser.add_argument_group("the teacher's inference (the student is timed on the same)"))
     parser.set_defaults(func=run_distill, stops_between_steps=True)

@@ -77,18 +77,24 @@ class EmotionClassifier:
             raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
         self.progress = progress
         # Fail now, not at the first batch: a device this machine lacks, or a backend's missing package.
-        from .devices import dtype_name, resolve_device, resolve_dtype, torch_cpu
+        # Decided by name: on a machine without a GPU (and for device="cpu") torch is not imported here.
+        from .devices import resolve_device_name, resolve_dtype_name
 
         options = self.options
-        device = resolve_device(options.device)
+        # OpenVINO runs on the CPU whatever a GPU "auto" would find (its options allow only "auto" and "cpu").
+        device = "cpu" if backend_spec(options.backend).cpu_only else resolve_device_name(options.device)
         #: The backend that runs here: ``options.backend``, with "auto" resolved for this machine (see
         #: ``backend_registry.resolve_backend_name``): "torch" or "openvino", never "auto".
         self.backend_name = resolve_backend_name(
-            options.backend, device_type=device.type, dtype=options.dtype, compile=options.compile, packing=options.packing
+            options.backend,
+            device_type=device.split(":")[0],
+            dtype=options.dtype,
+            compile=options.compile,
+            packing=options.packing,
         )
         require_backend_package(self.backend_name)
         if backend_spec(self.backend_name).cpu_only:  # OpenVINO runs on the CPU, whatever device="auto" finds
-            device = torch_cpu()
+            device = "cpu"
         if options.dtype == "int8":
             from .calibration import calibration_texts
 
@@ -96,9 +102,9 @@ class EmotionClassifier:
             calibration_texts(options.calibration_texts)  # a missing or too short file is named now
             precision = "int8"
         else:
-            precision = dtype_name(resolve_dtype(options.dtype, device))
+            precision = resolve_dtype_name(options.dtype, device)
         #: What computes this classifier's scores on this machine, decided here, before anything loads or runs.
-        self.engine = Engine(self.backend_name, precision, str(device))
+        self.engine = Engine(self.backend_name, precision, device)
         self._loaded: LoadedModel | None = None
         self._held_in_memory = False  # see held_in_memory
         self._backend: Backend[Any] | None = None
@@ -202,7 +208,7 @@ class EmotionClassifier:
     @property
     def effective_max_tokens(self) -> int:
         """The token budget per batch in force: ``max_tokens``, or the device's default (loads the model)."""
-        budget = self.options.max_tokens or scoring.DEFAULT_MAX_TOKENS.get(self.loaded.device.type, 4096)
+        budget = self.options.max_tokens or scoring.DEFAULT_MAX_TOKENS.get(self.loaded.device_type, 4096)
         return max(budget, self.options.max_length)
 
     def policy(self, threshold: ThresholdSpec | None = 0.5, top_k: int | None = None) -> ThresholdPolicy:
@@ -297,16 +303,14 @@ class EmotionClassifier:
         """
         started = time.perf_counter()
         loaded, backend = self.loaded, self.backend
-        encoder = TextEncoder(loaded.tokenizer, self.options)
+        encoder = TextEncoder(loaded.text_tokenizer, self.options)
         estimate = for_tokens if for_tokens is not None else float("inf") if self.options.compile is True else 0.0
         with backend.open(estimate) as runner:
             if runner.warms_up:
-                window = int(getattr(loaded.config, "local_attention", 128))
+                window = int(loaded.config_data.get("local_attention", 128))
                 for group in ([8, 8], [9, 6, 3], [8], [window + 24, window + 16], [window + 24]):
                     sequences = [encoder.synthetic_ids(min(n, self.options.max_length)) for n in group]
-                    batch = build_batch(
-                        np.arange(len(group)), sequences, loaded.tokenizer.pad_token_id, packed=backend.layout == "packed"
-                    )
+                    batch = build_batch(np.arange(len(group)), sequences, loaded.pad_token_id, packed=backend.layout == "packed")
                     runner.submit(backend.prepare(batch), lambda scores: None)
                 runner.wait()
         return time.perf_counter() - started
@@ -332,12 +336,12 @@ class EmotionClassifier:
 
     def _scoring_run(self) -> scoring.ScoringRun:
         loaded, options = self.loaded, self.options
-        prefetch = options.prefetch if options.prefetch is not None else loaded.device.type == "cuda"
+        prefetch = options.prefetch if options.prefetch is not None else loaded.device_type == "cuda"
         return scoring.ScoringRun(
-            TextEncoder(loaded.tokenizer, options),
+            TextEncoder(loaded.text_tokenizer, options),
             self.backend,
             len(loaded.labels),
-            str(loaded.device),
+            loaded.device_name,
             max_tokens=self.effective_max_tokens,
             batch_size=options.batch_size,
             aggregate=options.aggregate,

@@ -6,6 +6,7 @@ torch is imported when a device is first resolved, not with this module.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,68 @@ def cpu_has_native_bf16() -> bool:
             flags.update(line.split(":", 1)[1].split())
             break
     return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+#: Device nodes of the GPU drivers torch can use on Linux (NVIDIA, AMD ROCm, WSL2's GPU bridge).
+_GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def no_gpu_possible() -> bool:
+    """True when torch certainly finds no GPU here: Linux without any GPU driver's device node.
+
+    ``device="auto"`` then resolves to the CPU without importing torch (about a second of start-up for the
+    OpenVINO path, which never needs it). Anywhere else the answer is torch's own.
+    """
+    return sys.platform == "linux" and not any(Path(node).exists() for node in _GPU_DEVICE_NODES)
+
+
+def resolve_device_name(device: str | torch.device = "auto") -> str:
+    """The device ``resolve_device`` picks, as a name (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``).
+
+    torch is imported only where it must decide: ``"cpu"``, and ``"auto"`` on a machine with no GPU
+    (:func:`no_gpu_possible`), are answered without it, with the answer torch would give.
+
+    Args:
+        device: ``"auto"``, a device name or a ``torch.device``.
+
+    Returns:
+        the device's name.
+
+    Examples:
+        >>> resolve_device_name("CPU")
+        'cpu'
+    """
+    if isinstance(device, str):
+        name = device.strip().lower()
+        if name == "cpu" or (name == "auto" and no_gpu_possible()):
+            return "cpu"
+    return str(resolve_device(device))
+
+
+def resolve_dtype_name(dtype: str | torch.dtype, device: str) -> str:
+    """The dtype ``resolve_dtype`` picks for ``device`` (a name), as a name; torch is imported only for GPUs.
+
+    Args:
+        dtype: ``"auto"``, a dtype name or a ``torch.dtype``.
+        device: a device name, as :func:`resolve_device_name` gives.
+
+    Returns:
+        ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+
+    Raises:
+        ConfigurationError: for a dtype that is none of those.
+
+    Examples:
+        >>> resolve_dtype_name("float16", "cpu")
+        'float16'
+    """
+    if isinstance(dtype, str):
+        name = dtype.strip().lower().removeprefix("torch.")
+        if name in ("float32", "bfloat16", "float16"):
+            return name
+        if name == "auto" and device in ("cpu", "mps"):
+            return "bfloat16" if device == "cpu" and cpu_has_native_bf16() else "float32"
+    return dtype_name(resolve_dtype(dtype, resolve_device(device)))
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -105,3 +168,47 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
 def dtype_name(dtype: torch.dtype) -> str:
     """ "float32" for torch.float32, and so on."""
     return str(dtype).removeprefix("torch.")
+
+
+def cpu_threads() -> int:
+    """How many threads CPU inference uses: torch's setting when torch is imported (``torch.set_num_threads``
+    is how users choose it), else what torch would start with, decided without importing it:
+    ``OMP_NUM_THREADS`` when set, else the physical cores this process may run on.
+
+    Returns:
+        the thread count, at least 1.
+
+    Examples:
+        >>> cpu_threads() >= 1
+        True
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "get_num_threads"):
+        return int(torch.get_num_threads())
+    from . import fork
+
+    if fork.in_forked_child():
+        return 1  # the fork guard runs children on one thread (see core.fork)
+    configured = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return physical_cores()
+
+
+def physical_cores() -> int:
+    """Physical cores among the CPUs this process may run on (hyper-threads of one core count once).
+
+    Returns:
+        the count, at least 1.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    cores = set()
+    for cpu in cpus:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            package = (topology / "physical_package_id").read_text().strip()
+            core = (topology / "core_id").read_text().strip()
+        except OSError:
+            return max(len(cpus), 1)  # no topology to read (not Linux): every logical CPU counts
+        cores.add((package, core))
+    return max(len(cores), 1)

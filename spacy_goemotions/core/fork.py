@@ -9,17 +9,30 @@ enters an OpenMP parallel region, so it cannot hang; and ``n_process`` workers s
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 _installed = False
+_forked_child = False
 _lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    import torch
+    global _forked_child
+    _forked_child = True
+    torch = sys.modules.get("torch")
+    if torch is not None:  # a parent that never imported torch has no OpenMP pool to lose (the OpenVINO path)
+        # omp_set_num_threads only sets a variable; it starts no thread, so it is safe right after fork.
+        torch.set_num_threads(1)
 
-    # omp_set_num_threads only sets a variable; it starts no thread, so it is safe right after fork.
-    torch.set_num_threads(1)
+
+def in_forked_child() -> bool:
+    """Whether this process was forked from one that had loaded a model (its inference then runs on one thread).
+
+    Returns:
+        True in such a child.
+    """
+    return _forked_child
 
 
 def install_fork_guard() -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import shutil
 import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, ModelLoadError
-from .devices import dtype_name, resolve_device, resolve_dtype
+from .devices import resolve_device_name, resolve_dtype_name
+from .tokenizer_file import read_tokenizer_file
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -79,28 +79,32 @@ def is_local_source(source: str) -> bool:
 class LoadedModel:
     """A model ready for inference, shared by every classifier that asks for the same key.
 
-    The tokenizer and the config load at once; the weights on first use of :attr:`model` (a backend
-    that runs from a cached conversion never needs them). ``weight_files`` are the safetensors files
-    the weights come from, whose content keys the persistent cache.
+    What scoring needs loads at once and light: the config as JSON (labels, model type) and, for a
+    local model with a ``tokenizer.json``, its tokenizer through ``tokenizers``
+    (:mod:`.tokenizer_file`), so a backend that runs from a cached conversion starts without importing
+    torch or transformers. The rest loads on first use: transformers' tokenizer and config
+    (:attr:`tokenizer`, :attr:`config`: training and saving use them) and the weights (:attr:`model`).
+    ``weight_files`` are the safetensors files the weights come from, whose content keys the persistent cache.
     """
 
     def __init__(
         self,
         *,
-        tokenizer: Any,
-        config: Any,
-        device: torch.device,
-        dtype: torch.dtype,
+        config_data: dict[str, Any],
+        device_name: str,
+        dtype_name: str,
         source: str,
         revision: str | None,
         weight_files: list[Path],
+        text_tokenizer: Any = None,
+        tokenizer: Any = None,
+        config: Any = None,
         quiet: bool = True,
     ) -> None:
-        self.tokenizer = tokenizer
-        self.config = config
-        self.labels = labels_from_config(config)
-        self.device = device
-        self.dtype = dtype
+        self.config_data = config_data
+        self.labels = labels_from_config(SimpleNamespace(id2label=config_data.get("id2label", {})))
+        self.device_name = device_name
+        self.dtype_name = dtype_name
         self.source = source
         self.revision = revision
         self.weight_files = weight_files
@@ -108,6 +112,9 @@ class LoadedModel:
         #: How ``shipped_thresholds`` were found (a tuning result: F1, support, the data), saved with them.
         self.thresholds_record: dict[str, Any] | None = None
         self.quiet = quiet
+        self._tokenizer = tokenizer
+        self._text_tokenizer = text_tokenizer
+        self._config = config
         self._model: torch.nn.Module | None = None
         self._lock = threading.Lock()
 
@@ -124,17 +131,68 @@ class LoadedModel:
         Returns:
             a loaded model whose weights are ``model`` itself.
         """
-        import torch
-
         held = cls.__new__(cls)
-        held.tokenizer, held.config = tokenizer, model.config
+        held._tokenizer, held._text_tokenizer, held._config = tokenizer, None, model.config
+        held.config_data = dict(model.config.to_dict())  # type: ignore[operator,union-attr]
         held.labels = labels_from_config(model.config)
-        held.device, held.dtype = next(model.parameters()).device, torch.float32
+        held.device_name, held.dtype_name = str(next(model.parameters()).device), "float32"
         held.source, held.revision, held.weight_files = source, revision, []
         held.shipped_thresholds = None  # thresholds of the starting model do not hold for trained weights
         held.thresholds_record = None
         held.quiet, held._model, held._lock = True, model, threading.Lock()
         return held
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights run, as a ``torch.device`` (imports torch)."""
+        import torch
+
+        return torch.device(self.device_name)
+
+    @property
+    def device_type(self) -> str:
+        """``"cpu"``, ``"cuda"`` or ``"mps"`` (no torch needed)."""
+        return self.device_name.split(":")[0]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The weights' dtype, as a ``torch.dtype`` (imports torch)."""
+        import torch
+
+        dtype: torch.dtype = getattr(torch, self.dtype_name)
+        return dtype
+
+    @property
+    def tokenizer(self) -> Any:
+        """transformers' fast tokenizer (imports transformers on first use; scoring uses :attr:`text_tokenizer`)."""
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    self._tokenizer = _load_tokenizer(self.source, self.revision, self.quiet)
+        return self._tokenizer
+
+    @property
+    def text_tokenizer(self) -> Any:
+        """What scoring tokenizes with: the ``tokenizer.json`` read with ``tokenizers`` where it can be
+        (same ids, no transformers import), else :attr:`tokenizer`."""
+        return self._text_tokenizer if self._text_tokenizer is not None else self.tokenizer
+
+    @property
+    def pad_token_id(self) -> int:
+        """The pad token's id."""
+        return int(self.text_tokenizer.pad_token_id)
+
+    @property
+    def config(self) -> Any:
+        """transformers' config object (imports transformers on first use; :attr:`config_data` is the JSON)."""
+        if self._config is None:
+            from transformers import AutoConfig
+
+            from .quiet import quiet_transformers
+
+            with quiet_transformers(self.quiet):
+                self._config = AutoConfig.from_pretrained(self.source, revision=self.revision, trust_remote_code=False)
+        return self._config
 
     @property
     def model(self) -> torch.nn.Module:
@@ -259,36 +317,82 @@ def _hint() -> str:
     )
 
 
-def _load_uncached(source: str, revision: str | None, device: torch.device, dtype: torch.dtype, quiet: bool) -> LoadedModel:
-    from transformers import AutoConfig, AutoTokenizer
-
+def _load_uncached(source: str, revision: str | None, device: str, dtype: str, quiet: bool) -> LoadedModel:
     from .fork import install_fork_guard
-    from .quiet import quiet_transformers
 
     install_fork_guard()  # before torch runs: forked workers (nlp.pipe n_process) must not hang
     try:
+        folder = _local_files(source, revision)
+        config: Any = None
+        tokenizer: Any = None
+        text_tokenizer = read_tokenizer_file(folder) if folder is not None else None
+        if folder is not None and text_tokenizer is not None:
+            config_data = _read_config_json(folder / "config.json")
+        else:  # a tokenizer only transformers reads (or a hub model not in the local cache): load both with it
+            tokenizer = _load_tokenizer(source, revision, quiet)
+            from transformers import AutoConfig
+
+            from .quiet import quiet_transformers
+
+            with quiet_transformers(quiet):
+                config = AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=False)
+            config_data = config.to_dict()
+        files = _weight_files(source, revision)
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(f"Could not load model {source!r} (revision {revision!r}): {error}. {_hint()}") from error
+    loaded = LoadedModel(
+        config_data=config_data,
+        device_name=device,
+        dtype_name=dtype,
+        source=source,
+        revision=revision,
+        weight_files=files,
+        text_tokenizer=text_tokenizer,
+        tokenizer=tokenizer,
+        config=config,
+        quiet=quiet,
+    )
+    logger.info("Loaded %s (revision %s) for %s as %s", source, revision, device, dtype)
+    return loaded
+
+
+def _load_tokenizer(source: str, revision: str | None, quiet: bool) -> Any:
+    """transformers' tokenizer for ``source``, checked: fast, with a pad token."""
+    from transformers import AutoTokenizer
+
+    from .quiet import quiet_transformers
+
+    try:
         with quiet_transformers(quiet):
             tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
-            config = AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=False)
-        files = _weight_files(source, revision)
     except (OSError, ValueError) as error:
         raise ModelLoadError(f"Could not load model {source!r} (revision {revision!r}): {error}. {_hint()}") from error
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"Model {source!r} has no fast tokenizer (tokenizer.json); one is required.")
     if tokenizer.pad_token_id is None:
         raise ModelLoadError(f"The tokenizer of {source!r} has no pad token; batched inference needs one.")
-    loaded = LoadedModel(
-        tokenizer=tokenizer,
-        config=config,
-        device=device,
-        dtype=dtype,
-        source=source,
-        revision=revision,
-        weight_files=files,
-        quiet=quiet,
-    )
-    logger.info("Loaded %s (revision %s) for %s as %s", source, revision, device, dtype_name(dtype))
-    return loaded
+    return tokenizer
+
+
+def _local_files(source: str, revision: str | None) -> Path | None:
+    """The folder holding the model's config and tokenizer files: the model's own folder, or, for a hub
+    model, its snapshot in the local hub cache (None when they are not all there yet)."""
+    if is_local_source(source):
+        return Path(source)
+    from huggingface_hub import try_to_load_from_cache
+
+    found = [try_to_load_from_cache(source, name, revision=revision) for name in ("config.json", "tokenizer.json")]
+    if not all(isinstance(path, str) for path in found):
+        return None
+    folder = Path(str(found[0])).parent
+    return folder if Path(str(found[1])).parent == folder else None
+
+
+def _read_config_json(file: Path) -> dict[str, Any]:
+    data = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("id2label"), dict) or not data["id2label"]:
+        raise ValueError(f"{file} has no id2label: it is not a saved classification model")
+    return data
 
 
 def _weight_files(source: str, revision: str | None) -> list[Path]:
@@ -325,7 +429,7 @@ def _load_weights(loaded: LoadedModel) -> torch.nn.Module:
             f"Could not load the weights of {loaded.source!r} (revision {loaded.revision!r}): {error}. {_hint()}"
         ) from error
     model.to(loaded.device).eval()
-    logger.info("Loaded the weights of %s on %s as %s", loaded.source, loaded.device, dtype_name(loaded.dtype))
+    logger.info("Loaded the weights of %s on %s as %s", loaded.source, loaded.device_name, loaded.dtype_name)
     module: torch.nn.Module = model
     return module
 
@@ -349,12 +453,11 @@ def load_model(
     Thread-safe."""
     global load_count
     source = resolve_model_source(model)
-    torch_device = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, torch_device)
-    key = (source, revision, str(torch_device), dtype_name(torch_dtype))
+    device_name = resolve_device_name(device)
+    key = (source, revision, device_name, resolve_dtype_name(dtype, device_name))
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = _load_uncached(source, revision, torch_device, torch_dtype, quiet)
+            _CACHE[key] = _load_uncached(source, revision, key[2], key[3], quiet)
             load_count += 1
         return _CACHE[key]
 
@@ -367,45 +470,3 @@ def clear_model_cache() -> None:
     """
     with _CACHE_LOCK:
         _CACHE.clear()
-
-
-def save_model_copy(model: str | Path, revision: str | None, out: Path, loaded: LoadedModel | None = None) -> None:
-    """Write the model as float32 safetensors, its tokenizer and its shipped thresholds into ``out``.
-
-    ``loaded`` is reused when it is float32; otherwise (bf16/fp16 in memory) the original weights are
-    read again, so a copy is never of lower precision than its source. Saving a model over the
-    folder it was loaded from does nothing: the files are there.
-
-    Raises:
-        ModelLoadError: when the original weights cannot be read.
-    """
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from .quiet import quiet_transformers
-
-    source = resolve_model_source(model)
-    if out.exists() and Path(source).is_dir() and Path(source).resolve() == out.resolve():
-        return
-    if out.exists():
-        shutil.rmtree(out)
-    copy: Any
-    if loaded is not None and loaded.dtype == torch.float32 and loaded.weights_loaded:
-        copy, tokenizer = loaded.model, loaded.tokenizer
-    else:
-        try:
-            with quiet_transformers():
-                tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=False)
-                copy = AutoModelForSequenceClassification.from_pretrained(
-                    source, revision=revision, use_safetensors=True, trust_remote_code=False, dtype=torch.float32
-                )
-        except (OSError, ValueError) as error:
-            raise ModelLoadError(f"Could not read model {source!r} to save its weights: {error}") from error
-    with quiet_transformers():
-        copy.save_pretrained(str(out))
-        tokenizer.save_pretrained(str(out))
-    shipped = loaded.shipped_thresholds if loaded is not None else read_shipped_thresholds(source, revision)
-    if shipped is not None:
-        record = (loaded.thresholds_record if loaded is not None else None) or {}
-        content = {**record, "thresholds": shipped}
-        (out / MODEL_THRESHOLDS_FILE).write_text(json.dumps(content, indent=2), encoding="utf-8")

@@ -9,7 +9,17 @@ data); torch and transformers are imported inside the functions that need them.
 
 from .agreement import Agreement, agreement
 from .distill import DistillResult, distill
+from .measures import agreement_on
 from .settings import DistillSettings
 from .students import STUDENT_PRESETS, StudentShape
 
-__all__ = ["STUDENT_PRESETS", "Agreement", "DistillResult", "DistillSettings", "StudentShape", "agreement", "distill"]
+__all__ = [
+    "STUDENT_PRESETS",
+    "Agreement",
+    "DistillResult",
+    "DistillSettings",
+    "StudentShape",
+    "agreement",
+    "agreement_on",
+    "distill",
+]

@@ -21,6 +21,7 @@ The steps of :func:`distill`:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 import time
@@ -39,7 +40,7 @@ from ..core.options import ClassifierOptions
 from ..errors import ConfigurationError
 from .agreement import agreement
 from .card import write_card
-from .measures import agreement_record, labelled_f1, measure_speed
+from .measures import agreement_record, labelled_f1, measure_speed, model_cutoffs
 from .settings import DistillSettings
 from .student_training import train_student
 from .students import build_student, student_config, student_shape
@@ -152,9 +153,7 @@ def distill(
 
     in_memory = _in_memory(student, loaded.tokenizer, str(teacher))
     held = EmotionClassifier.held_in_memory(in_memory, ClassifierOptions(model=str(teacher)))
-    teacher_cutoffs = teacher_classifier.policy("tuned" if loaded.shipped_thresholds else 0.5).cutoffs(
-        labels, loaded.shipped_thresholds
-    )
+    teacher_cutoffs = model_cutoffs(teacher_classifier)
     thresholds, tuned_on = _student_thresholds(held, scored, tune_rows, teacher_cutoffs, gold, labels)
     student_cutoffs = np.array([thresholds["thresholds"][label] for label in labels], dtype=np.float32)
     check_texts = [scored.texts[row] for row in check_rows]
@@ -194,8 +193,13 @@ def distill(
     if gold is not None:
         record["labelled"] = labelled_f1(held, teacher_classifier, gold, labels, student_cutoffs, teacher_cutoffs, labelled)
     if settings.speed_texts:
-        timing_texts = check_texts + [scored.texts[row] for row in tune_rows]
-        record["speed"] = measure_speed(teacher_classifier, partial, timing_texts, settings.speed_texts)
+        # Distinct texts, held-out ones first; speed does not depend on what was trained on, so training texts fill up.
+        timing_texts: dict[str, None] = {}
+        for row in itertools.chain(check_rows, tune_rows, train_rows):
+            timing_texts.setdefault(scored.texts[row])
+            if len(timing_texts) >= settings.speed_texts:
+                break
+        record["speed"] = measure_speed(teacher_classifier, partial, list(timing_texts), settings.speed_texts)
     record["seconds"] = round(time.perf_counter() - started, 1)
     (partial / "distillation.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     write_card(partial / "README.md", record)

@@ -21,13 +21,15 @@ def measure_speed(teacher: EmotionClassifier, student_dir: Path, texts: Sequence
     Args:
         teacher: the teacher's classifier.
         student_dir: the saved student.
-        texts: texts to time on (held-out texts).
-        count: how many of them (repeated when fewer).
+        texts: texts to time on; only distinct ones count (the core scores a repeated text once, which
+            would flatter both).
+        count: at most how many of them.
 
     Returns:
         ``{"texts": n, "engine": ..., "teacher_texts_per_s": ..., "student_texts_per_s": ..., "speedup": ...}``.
     """
-    sample = [texts[i % len(texts)] for i in range(count)]
+    sample = list(dict.fromkeys(texts))[:count]
+    count = len(sample)
     student = EmotionClassifier(student_dir, options=teacher.options)
     rates = {}
     for name, classifier in (("teacher", teacher), ("student", student)):
@@ -79,3 +81,57 @@ def agreement_record(found: Agreement) -> dict[str, Any]:
         "texts_equal": round(found.texts_equal, 4),
         "spearman": round(found.spearman, 4),
     }
+
+
+def agreement_on(
+    texts: Sequence[str],
+    teacher: str | Path | EmotionClassifier,
+    student: str | Path | EmotionClassifier,
+) -> Agreement:
+    """How closely a student follows its teacher on texts of your own (no labels needed).
+
+    Both score the texts; each decides at its own shipped thresholds (``thresholds.json``; 0.5 for a model
+    without), as ``threshold="tuned"`` does.
+
+    Args:
+        texts: the texts (a sample of those the student will classify, not those it was trained on).
+        teacher: the teacher: a model name or directory, or its classifier (its options say how it runs).
+        student: the student: its directory, or its classifier.
+
+    Returns:
+        the :class:`~spacy_goemotions.distillation.agreement.Agreement`.
+
+    Raises:
+        ConfigurationError: when the two models do not have the same labels in the same order.
+
+    Examples:
+        >>> agreement_on(["Thanks!", "This is awful."], "goemotions-small", "student").decisions  # doctest: +SKIP
+        1.0
+    """
+    from ..errors import ConfigurationError
+    from .agreement import agreement
+
+    models = [m if isinstance(m, EmotionClassifier) else EmotionClassifier(m, progress=False) for m in (teacher, student)]
+    if models[0].labels != models[1].labels:
+        raise ConfigurationError(
+            f"The student's labels are not the teacher's: {list(models[1].labels)[:5]}... against "
+            f"{list(models[0].labels)[:5]}...; compare a student with the teacher it was distilled from."
+        )
+    cutoffs = [
+        m.policy("tuned" if m.loaded.shipped_thresholds else 0.5).cutoffs(m.labels, m.loaded.shipped_thresholds) for m in models
+    ]
+    scores = [m.scores(list(texts), progress=False) for m in models]
+    return agreement(scores[0], scores[1], cutoffs[0], cutoffs[1], models[0].labels)
+
+
+def model_cutoffs(classifier: EmotionClassifier) -> npt.NDArray[np.float32]:
+    """The per-label thresholds a model decides at: its shipped ``thresholds.json``, else 0.5.
+
+    Args:
+        classifier: the model's classifier.
+
+    Returns:
+        one threshold per label, in column order.
+    """
+    shipped = classifier.loaded.shipped_thresholds
+    return classifier.policy("tuned" if shipped else 0.5).cutoffs(classifier.labels, shipped)

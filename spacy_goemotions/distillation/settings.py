@@ -25,7 +25,7 @@ class DistillSettings:
         held_out_share: the share of the texts kept out of training to tune thresholds and measure agreement.
         seed: seeds the student's initialization, the batches and dropout.
         teacher_embeddings: start the student's token embeddings from the teacher's (projected when narrower).
-        speed_texts: held-out texts that time the student and the teacher (0: no timing).
+        speed_texts: how many distinct texts time the student and the teacher, held-out ones first (0: no timing).
 
     Raises:
         ConfigurationError: for a value out of range, naming it with a right example.

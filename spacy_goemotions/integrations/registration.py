@@ -1,7 +1,8 @@
-"""``ddf.emotions`` and ``pl.DataFrame.emotions`` after ``import spacy_goemotions``, whatever the import order.
+"""``df.emotions``, ``ddf.emotions`` and ``pl.DataFrame.emotions`` after ``import spacy_goemotions``, whatever the import order.
 
 An accessor can only be registered on a class that exists, and importing this package must never
-import Dask or Polars (seconds of start-up for users who never touch them). So
+import pandas, Dask or Polars (a quarter of a second to seconds of start-up for users who never touch
+them, such as a process that only scores texts). So
 :func:`register_when_imported` registers each integration at once when its library is already
 imported, and otherwise installs a post-import hook: a finder at the front of ``sys.meta_path`` that,
 when the library is first imported, wraps its loader so that the integration module is imported right
@@ -29,6 +30,7 @@ __all__ = ["INTEGRATIONS", "register_when_imported"]
 
 #: library module -> the integration module that registers its ``.emotions`` accessor.
 INTEGRATIONS: dict[str, str] = {
+    "pandas": "spacy_goemotions.integrations.pandas",
     "dask.dataframe": "spacy_goemotions.integrations.dask",
     "polars": "spacy_goemotions.integrations.polars",
 }

@@ -16,7 +16,7 @@ from typing import Any, cast
 import srsly
 
 from ...core.classifier import EmotionClassifier
-from ...core.loading import save_model_copy
+from ...core.model_copy import save_model_copy
 from ...errors import ConfigurationError
 
 #: Version tag of the ``cfg`` file a saved component writes; bump it when its layout changes.
