@@ -14,6 +14,10 @@
         --tokenizer ../shared/models/modernbert-base --unlabelled ../shared/data/reddit/random_sample_10k.csv.gz \\
         --texts 2000 --max-steps 300 --json benchmarks/results/distill-base-skeleton.json
 
+    # where a student's time goes: both models' whole scoring and their tokenization alone, best of 3:
+    python benchmarks/distill.py speed --teacher goemotions-small --student STUDENT_DIR \
+        --unlabelled ../shared/data/reddit/random_sample_10k.csv.gz --json benchmarks/results/distill-speed-breakdown.json
+
 Texts/s are measured by :func:`spacy_goemotions.distillation.distill.measure_speed`: teacher and student one after
 the other in this process, each after a warmup, on the engine the teacher's options select (OpenVINO bf16 on a CPU
 with bf16). One seed.
@@ -101,13 +105,44 @@ def base(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def speed(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Both models' seconds for the same texts on one engine: the whole scoring and the tokenization alone."""
+    from spacy_goemotions import EmotionClassifier
+    from spacy_goemotions.core.tokenization import TextEncoder
+
+    texts = list(dict.fromkeys(read_texts(Path(args.unlabelled[0]))))[: args.speed_count]
+    rows = []
+    for name, model in (("teacher", args.teacher), ("student", args.student)):
+        classifier = EmotionClassifier(model, progress=False)
+        classifier.scores(texts[:64])  # load, compile, warm up
+        encoder = TextEncoder(classifier.loaded.text_tokenizer, classifier.options)
+        whole, tokenizing = [], []
+        for _ in range(3):
+            started = time.perf_counter()
+            classifier.scores(texts)
+            whole.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            encoder.encode(texts)
+            tokenizing.append(time.perf_counter() - started)
+        rows.append({"model": name, "engine": str(classifier.engine), "seconds": round(min(whole), 3),
+                     "tokenizing_seconds": round(min(tokenizing), 3),
+                     "texts_per_s": round(len(texts) / min(whole), 1)})  # fmt: skip
+    teacher, student = rows
+    model_only = [row["seconds"] - row["tokenizing_seconds"] for row in rows]
+    return {
+        "texts": len(texts), "rows": rows, "speedup": round(teacher["seconds"] / student["seconds"], 2),
+        "speedup_without_tokenizing": round(model_only[0] / max(model_only[1], 1e-9), 2),
+        "ceiling_from_tokenizing": round(teacher["seconds"] / max(student["tokenizing_seconds"], 1e-9), 1),
+    }  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("quality", "base"))
+    parser.add_argument("mode", choices=("quality", "base", "speed"))
     parser.add_argument("--teacher", default="goemotions-small")
     parser.add_argument("--skeleton", help="base: the teacher's config.json (random weights)")
     parser.add_argument("--tokenizer", help="base: the teacher's tokenizer folder")
-    parser.add_argument("--student", default=None, help="preset or config.json (default: tiny; base: small)")
+    parser.add_argument("--student", help="preset or config.json (default: tiny; base: small); speed: a student directory")
     parser.add_argument("--unlabelled", nargs="+", required=True, help="text files (GoEmotions TSV, CSV with body/text)")
     parser.add_argument("--texts", type=int, help="use at most this many texts")
     parser.add_argument("--dev", help="quality: labelled dev data (thresholds)")
@@ -121,14 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
-    args.student = args.student or ("tiny" if args.mode == "quality" else "small")
+    args.student = args.student or ("small" if args.mode == "base" else "tiny")
     args.speed_texts = args.speed_texts or args.unlabelled[-1]
     if args.mode == "quality" and not (args.dev and args.test):
         parser.error("quality needs --dev and --test")
     if args.mode == "base" and not (args.skeleton and args.tokenizer):
         parser.error("base needs --skeleton CONFIG.json and --tokenizer DIR")
+    if args.mode == "speed" and not Path(args.student).is_dir():
+        parser.error("speed needs --student STUDENT_DIR (a distilled student)")
     with tempfile.TemporaryDirectory(prefix="goemotions-distill-") as folder:
-        results = (quality if args.mode == "quality" else base)(args, Path(folder))
+        results = {"quality": quality, "base": base, "speed": speed}[args.mode](args, Path(folder))
     results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "command": " ".join(["python", "benchmarks/distill.py", *(argv or sys.argv[1:])]), **results}
     print(json.dumps({key: value for key, value in results.items() if key != "record"}, indent=2))
     if args.json:

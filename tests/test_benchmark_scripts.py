@@ -137,3 +137,31 @@ def test_annotation_loop_script_times_selection_and_measures_the_loop(tiny_model
     assert row["strategy"] == "random" and row["reviewed_texts"] == 10
     assert all(0 <= f1 <= 1 for f1 in row["test_macro_f1_start"] + row["test_macro_f1_after"])
     assert "| random |" in done.stdout
+
+
+def test_distill_script_measures_quality_speed_and_the_base_size_run(tiny_model: str, tiny_model_dir: Path, tmp_path: Path) -> None:
+    for split, rows, seed in (("train", 120, 1), ("dev", 40, 2), ("test", 40, 3)):
+        _goemotions_split(tmp_path / f"{split}.tsv", rows, seed)
+    quality_json, speed_json, base_json = tmp_path / "quality.json", tmp_path / "speed.json", tmp_path / "base.json"
+    done = run_script("distill.py", "quality", "--teacher", tiny_model, "--unlabelled", str(tmp_path / "train.tsv"),
+                      "--dev", str(tmp_path / "dev.tsv"), "--test", str(tmp_path / "test.tsv"), "--epochs", "1",
+                      "--speed-count", "50", "--json", str(quality_json), timeout=400)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    quality = json.loads(quality_json.read_text())
+    assert quality["unlabelled_texts"] == 120 and quality["record"]["thresholds_tuned_on"] == "labelled data"
+    f1 = quality["test_macro_f1"]
+    assert 0 <= f1["teacher"] <= 1 and 0 <= f1["student"] <= 1
+    assert quality["speed"]["texts"] == 50 and quality["speed"]["speedup"] > 0
+    # speed: any student directory (here the teacher itself, as its own student) against the teacher
+    done = run_script("distill.py", "speed", "--teacher", tiny_model, "--student", tiny_model, "--unlabelled",
+                      str(tmp_path / "test.tsv"), "--json", str(speed_json))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    speed = json.loads(speed_json.read_text())
+    assert speed["texts"] == 40 and [row["model"] for row in speed["rows"]] == ["teacher", "student"]
+    assert all(0 < row["tokenizing_seconds"] < row["seconds"] for row in speed["rows"])
+    done = run_script("distill.py", "base", "--skeleton", str(tiny_model_dir / "config.json"), "--tokenizer",
+                      str(tiny_model_dir), "--student", "tiny", "--unlabelled", str(tmp_path / "train.tsv"), "--texts",
+                      "100", "--max-steps", "3", "--json", str(base_json), timeout=400)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    base = json.loads(base_json.read_text())
+    assert base["unlabelled_texts"] == 100 and base["teacher_seconds_per_10k_texts"] > 0 and base["training_seconds"] > 0

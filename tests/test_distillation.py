@@ -20,6 +20,7 @@ from spacy_goemotions.distillation.distill import split_held_out
 from spacy_goemotions.distillation.student_training import soft_targets
 from spacy_goemotions.distillation.students import (
     STUDENT_PRESETS,
+    build_student,
     initial_embeddings,
     student_config,
     student_shape,
@@ -145,6 +146,17 @@ def test_student_configs_keep_the_teacher_s_tokenizer_and_labels(tmp_path: Path)
         student_shape("huge")
     with pytest.raises(ConfigurationError, match="must divide"):
         student_config(teacher, {"hidden_size": 100, "num_attention_heads": 3}, 400)
+
+
+def test_a_student_with_fewer_layers_than_its_teacher_builds(tmp_path: Path) -> None:
+    # A teacher saved by transformers 5 lists its layers one by one (layer_types): a 22-layer base model's list must
+    # not follow the student (it failed at base size: "num_hidden_layers (2) must be equal to ... layer_types (22)").
+    base = {"model_type": "modernbert", "hidden_size": 64, "num_hidden_layers": 22, "num_attention_heads": 2,
+            "intermediate_size": 96, "vocab_size": 400, "pad_token_id": 0, "global_attn_every_n_layers": 3,
+            "layer_types": ["full_attention" if i % 3 == 0 else "sliding_attention" for i in range(22)],
+            "id2label": {"0": "joy", "1": "anger"}, "label2id": {"joy": 0, "anger": 1}}  # fmt: skip
+    student = build_student(student_config(base, STUDENT_PRESETS["tiny"], 400), None, seed=0)
+    assert student.config.num_hidden_layers == 2 and len(student.config.layer_types) == 2
 
 
 # --- end to end -------------------------------------------------------------------------------------------------------

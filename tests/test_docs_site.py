@@ -39,6 +39,9 @@ NOT_EXECUTED_COMMANDS = (
     "spacy-goemotions sample tickets.csv -o tasks.json --text-column body --id-column id -n 500 --config labels.xml",
     "spacy-goemotions import-annotations export.json --format label-studio -o train.spacy --dev dev.spacy",
     "spacy-goemotions evaluate --data dev.spacy --model training/model-last/goemotions/model",
+    # distillation.md's summary with the real model (no hub here); the page runs the same command on the bundled model
+    "spacy-goemotions distill --teacher cirimus/modernbert-base-go-emotions",
+    "spacy-goemotions classify tickets.csv --text-column body --model student",
     "prodigy ",  # commercial: tests/test_annotation.py reads fixtures written from its documented formats
 )
 

@@ -89,3 +89,19 @@ def copy_tokenizer(tmp_path: Path, **config_changes: object) -> Path:
             config[key] = value
     (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
     return folder
+
+
+def test_the_loader_uses_the_light_tokenizer_only_where_it_gives_transformers_ids(tmp_path: Path) -> None:
+    from spacy_goemotions.core.loading import clear_model_cache, load_model
+    from spacy_goemotions.core.tokenizer_file import TokenizerFile
+    from spacy_goemotions.testing import build_tiny_model
+
+    plain = build_tiny_model(tmp_path / "plain")
+    rewritten = build_tiny_model(tmp_path / "rewritten")
+    config_file = rewritten / "tokenizer_config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "add_prefix_space": False}), encoding="utf-8")
+    clear_model_cache()
+    assert isinstance(load_model(plain, device="cpu", dtype="float32").text_tokenizer, TokenizerFile)
+    loaded = load_model(rewritten, device="cpu", dtype="float32")
+    assert loaded.text_tokenizer is loaded.tokenizer and not isinstance(loaded.tokenizer, TokenizerFile)
+    clear_model_cache()

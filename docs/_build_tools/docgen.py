@@ -205,13 +205,20 @@ def throughput(name: str, versus: Sequence[str] = ("pipeline:1",)) -> str:
 
 
 def cold_start(name: str = "cold-start-base-deterministic-auto.json") -> str:
-    """``benchmarks/cold_start.py``: seconds from process start to the first batch's scores."""
-    rows = [
-        [row["engine"].split(":")[0], row["start"], row["backend"]]
-        + [f"{row[key]:.1f}" for key in ("import_s", "first_batch_s", "process_s")]
-        for row in _result(name)["rows"]
-    ]
-    return table(["backend=", "cache", "engine that ran", "import s", "load + first batch s", "whole process s"], rows, "lllrrr")
+    """``benchmarks/cold_start.py``: seconds from process start to the first batch's scores (and, where recorded,
+    whether the process imported torch and transformers)."""
+    rows, heads = [], ["backend=", "cache", "engine that ran", "import s", "load + first batch s", "from process start s",
+                       "whole process s"]  # fmt: skip
+    recorded = all("torch_imported" in row for row in _result(name)["rows"])
+    for row in _result(name)["rows"]:
+        cells = [row["engine"].split(":")[0], row["start"], row["backend"]]
+        cells += [f"{row[key]:.2f}" for key in ("import_s", "first_batch_s", "since_start_s", "process_s")]
+        if recorded:
+            cells.append(f"{'yes' if row['torch_imported'] else 'no'} / {'yes' if row['transformers_imported'] else 'no'}")
+        rows.append(cells)
+    if recorded:
+        heads.append("imported torch / transformers")
+    return table(heads, rows, "lllrrrr" + "l" * recorded)
 
 
 def precision(name: str) -> str:
@@ -390,7 +397,8 @@ def distillation_base(name: str = "distill-base-skeleton.json") -> str:
     speed, machine = data.get("speed") or {}, data["machine"]
     rows = [
         ["teacher scoring, per 10,000 texts", f"{data['teacher_seconds_per_10k_texts']:.0f} s"],
-        [f"training the `{data['student']}` student, {data['steps']} steps", f"{data['training_seconds']:.0f} s"],
+        [f"training the `{data['student']}` student: {data['record']['texts']['training']:,} texts × "
+         f"{data['record']['settings']['epochs']} epochs (at most {data['steps']} steps)", f"{data['training_seconds']:.0f} s"],
     ]
     if speed:
         rows.append([f"texts/s, teacher → student ({speed['engine']})",

@@ -6,6 +6,7 @@ dtype): loading ModernBERT-base costs seconds and 600 MB, so it must happen once
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -326,9 +327,9 @@ def _load_uncached(source: str, revision: str | None, device: str, dtype: str, q
         config: Any = None
         tokenizer: Any = None
         text_tokenizer = read_tokenizer_file(folder) if folder is not None else None
-        if folder is not None and text_tokenizer is not None:
-            config_data = _read_config_json(folder / "config.json")
-        else:  # a tokenizer only transformers reads (or a hub model not in the local cache): load both with it
+        config_data = _read_config_json(folder / "config.json") if folder is not None and text_tokenizer is not None else None
+        if config_data is None:  # what only transformers reads (or a hub model it cannot find): load both with it
+            text_tokenizer = None
             tokenizer = _load_tokenizer(source, revision, quiet)
             from transformers import AutoConfig
 
@@ -375,23 +376,31 @@ def _load_tokenizer(source: str, revision: str | None, quiet: bool) -> Any:
 
 
 def _local_files(source: str, revision: str | None) -> Path | None:
-    """The folder holding the model's config and tokenizer files: the model's own folder, or, for a hub
-    model, its snapshot in the local hub cache (None when they are not all there yet)."""
+    """The folder holding the model's config and tokenizer files: the model's own folder, or, for a hub model, its
+    snapshot of this revision in the hub cache (downloaded there when missing and online, as transformers would).
+    None where they cannot all be had: transformers then loads them, and reports what is wrong."""
     if is_local_source(source):
         return Path(source)
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
-    found = [try_to_load_from_cache(source, name, revision=revision) for name in ("config.json", "tokenizer.json")]
-    if not all(isinstance(path, str) for path in found):
+    try:
+        folder = Path(hf_hub_download(source, "config.json", revision=revision)).parent
+        if Path(hf_hub_download(source, "tokenizer.json", revision=revision)).parent != folder:
+            return None  # the revision moved between the two calls: let transformers resolve it once
+        for optional in ("tokenizer_config.json", "special_tokens_map.json"):
+            with contextlib.suppress(EntryNotFoundError):
+                hf_hub_download(source, optional, revision=revision)
+    except Exception:  # noqa: BLE001 - offline and not cached, no such repository...: transformers says which
         return None
-    folder = Path(str(found[0])).parent
-    return folder if Path(str(found[1])).parent == folder else None
+    return folder
 
 
-def _read_config_json(file: Path) -> dict[str, Any]:
+def _read_config_json(file: Path) -> dict[str, Any] | None:
+    """The config as JSON, or None where only transformers knows the labels (no ``id2label``: it invents LABEL_0...)."""
     data = json.loads(file.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("id2label"), dict) or not data["id2label"]:
-        raise ValueError(f"{file} has no id2label: it is not a saved classification model")
+        return None
     return data
 
 

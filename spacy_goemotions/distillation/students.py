@@ -142,7 +142,10 @@ def student_config(teacher_config: dict[str, Any], shape: StudentShape | dict[st
             options=("student",),
         )
     sizes = {key: value for key, value in sizes.items() if key not in TEACHER_KEYS}
-    config = {key: value for key, value in teacher_config.items() if key not in ("architectures", "_name_or_path")}
+    # layer_types lists the teacher's layers one by one (transformers 5 writes it); the student's follow from its own
+    # num_hidden_layers and the teacher's global_attn_every_n_layers unless its config lists them.
+    per_teacher = ("architectures", "_name_or_path", "layer_types")
+    config = {key: value for key, value in teacher_config.items() if key not in per_teacher}
     config.update(sizes)
     config["vocab_size"] = max(int(vocab_size), int(teacher_config.get("vocab_size", 0)))
     config["architectures"] = ["ModernBertForSequenceClassification"]
