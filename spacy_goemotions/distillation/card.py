@@ -70,7 +70,8 @@ def card_text(record: dict[str, Any]) -> str:
             "",
             "## Speed on the machine that made it",
             "",
-            f"{speed['texts']:,} held-out texts on {speed['engine']}: student {speed['student_texts_per_s']:,.0f} texts/s, "
+            f"{speed['texts']:,} distinct texts of the input (held-out ones first) on {speed['engine']}: "
+            f"student {speed['student_texts_per_s']:,.0f} texts/s, "
             f"teacher {speed['teacher_texts_per_s']:,.0f} texts/s ({speed['speedup']}x).",
         ]
     lines += ["", "## How it was made", "", "```", str(record.get("command") or "(the Python API)"), "```", ""]
