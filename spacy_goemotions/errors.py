@@ -101,6 +101,14 @@ class BadLineError(InputError):
         self.line = line
 
 
+class NonFiniteScoresError(GoEmotionsError, ArithmeticError):
+    """The model computed NaN or infinite logits for a batch: a numeric failure, never silently written as scores.
+
+    float16 overflows and some attention kernels' fully masked rows give NaN; the message names the engine and
+    says what to try (``dtype="float32"`` or ``"bfloat16"``, another backend).
+    """
+
+
 class MissingExtraError(GoEmotionsError, ImportError):
     """An optional dependency is missing; the message names the extra to install.
 

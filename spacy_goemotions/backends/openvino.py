@@ -31,7 +31,7 @@ from ..core.backend_registry import require_backend_package
 from ..core.batching import Batch
 from ..core.devices import cpu_threads
 from ..core.engine import precision_name
-from ..errors import GoEmotionsError, ModelLoadError
+from ..errors import GoEmotionsError, ModelLoadError, NonFiniteScoresError
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
@@ -111,6 +111,14 @@ class OpenVinoRunner:
 
 def _scores(request: Any) -> npt.NDArray[np.float32]:
     logits = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # a copy: OpenVINO reuses its buffers
+    if not np.isfinite(logits).all():
+        bad = int((~np.isfinite(logits)).any(axis=1).sum())
+        raise NonFiniteScoresError(
+            f"OpenVINO computed NaN or infinite logits for {bad} of {len(logits)} texts in a batch. These are not "
+            "scores, so nothing was written. Try dtype='float32', or backend='torch'.",
+            options=("dtype",),
+            example={"dtype": "float32"},
+        )
     return sigmoid(logits)
 
 

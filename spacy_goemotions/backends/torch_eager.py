@@ -1,6 +1,7 @@
 """The torch backend on padded batches: the model itself, or its ``torch.compile`` twin, one batch at a time.
 
-A batch that runs out of memory is split in halves and retried, rows staying in order.
+A batch that runs out of memory is split in halves and retried, rows staying in order, and the rest of the run
+keeps to half the size that failed. Logits that are not finite are an error naming the engine, never scores.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from ..core.backend import Layout, ScoreMatrix
 from ..core.batching import Batch, split_batch
+from ..errors import NonFiniteScoresError
 from . import torch_compiled
 from .base import SynchronousRunner
 
@@ -81,7 +83,31 @@ class TorchBackend:
         # non_blocking: from pinned memory (CUDA) the copy is asynchronous; elsewhere it is a no-op flag.
         input_ids = prepared.input_ids.to(device, non_blocking=True)
         logits = module(input_ids=input_ids, attention_mask=prepared.attention_mask.to(device, non_blocking=True)).logits
-        return torch.sigmoid(logits.float()).cpu().numpy()
+        return scores_from_logits(logits, self.loaded.device_name, self.loaded.dtype_name, len(prepared))
+
+
+def scores_from_logits(logits: torch.Tensor, device: str, dtype: str, rows: int) -> ScoreMatrix:
+    """Sigmoid scores of a batch's logits, in float32 on the CPU; logits that are not all finite are an error.
+
+    The logits come to the CPU first (one small copy, which synchronizes as the scores' copy did), so that the
+    check costs no extra synchronization on a GPU.
+
+    Raises:
+        NonFiniteScoresError: NaN or infinite logits (float16 overflow, a kernel's fully masked rows).
+    """
+    values = logits.float().cpu()
+    if not bool(torch.isfinite(values).all()):
+        bad = int((~torch.isfinite(values)).any(dim=1).sum())
+        raise NonFiniteScoresError(
+            f"The model computed NaN or infinite logits for {bad} of {rows} texts in a batch (torch, {dtype}, on {device}). "
+            "These are not scores, so nothing was written. Try dtype='float32' (or 'bfloat16' instead of 'float16'), "
+            "or another backend; if float32 fails too, the model's weights are broken.",
+            options=("dtype",),
+            value=dtype,
+            example={"dtype": "float32"},
+        )
+    scores: ScoreMatrix = torch.sigmoid(values).numpy()
+    return scores
 
 
 class TorchRunner(SynchronousRunner):
@@ -93,6 +119,8 @@ class TorchRunner(SynchronousRunner):
         self.backend = backend
         self.module = module
         self.warms_up = module is not backend.loaded.model
+        #: After an out-of-memory error: the most tokens (rows x width) a batch of this run may compute.
+        self.token_cap: int | None = None
 
     @property
     def compiled(self) -> bool:
@@ -103,19 +131,40 @@ class TorchRunner(SynchronousRunner):
         return str(self.backend.loaded.dtype).removeprefix("torch.")
 
     def compute(self, prepared: TorchBatch) -> ScoreMatrix:
-        """Forward one batch; on out-of-memory, split it in halves and retry (rows stay in order)."""
-        backend = self.backend
+        """Forward one batch; out of memory, split it in halves and retry (rows stay in order), and keep the rest
+        of the run's batches to half the size that failed, so that they do not fail first."""
+        batch = prepared.batch
+        if self.token_cap is not None and len(batch) > 1 and batch.computed_tokens > self.token_cap:
+            return self._in_halves(prepared)
+        scores = self._forward_or_none(prepared)
+        if scores is not None:
+            return scores
+        # Handled here, after the except block: the failed forward's frames, and the activations they hold, are
+        # gone now (inside the except, the traceback keeps them alive and freeing the cache frees nothing).
+        device = self.backend.loaded.device
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        if len(batch) == 1:
+            raise torch.OutOfMemoryError(
+                f"Out of memory on a single sequence of {batch.real_tokens} tokens on {device}. "
+                "Lower max_length, use long_text='chunk', or run on a device with more memory."
+            )
+        self.token_cap = batch.computed_tokens // 2
+        logger.warning(
+            "Out of memory on a batch of %d (%d tokens); retrying as two halves, and batches of this run keep under %d tokens",
+            len(batch),
+            batch.computed_tokens,
+            self.token_cap,
+        )
+        return self._in_halves(prepared)
+
+    def _forward_or_none(self, prepared: TorchBatch) -> ScoreMatrix | None:
+        """The batch's scores, or None when the device ran out of memory (the error is dropped with its frames)."""
         try:
-            return backend.forward(prepared, self.module)
+            return self.backend.forward(prepared, self.module)
         except torch.OutOfMemoryError:
-            batch, device = prepared.batch, backend.loaded.device
-            if len(batch) == 1:
-                raise torch.OutOfMemoryError(
-                    f"Out of memory on a single sequence of {batch.real_tokens} tokens on {device}. "
-                    "Lower max_length, use long_text='chunk', or run on a device with more memory."
-                ) from None
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            logger.warning("Out of memory on a batch of %d; retrying as two halves", len(batch))
-            halves = split_batch(batch, backend.loaded.pad_token_id)
-            return np.concatenate([self.compute(backend.prepare(half)) for half in halves])
+            return None
+
+    def _in_halves(self, prepared: TorchBatch) -> ScoreMatrix:
+        halves = split_batch(prepared.batch, self.backend.loaded.pad_token_id)
+        return np.concatenate([self.compute(self.backend.prepare(half)) for half in halves])

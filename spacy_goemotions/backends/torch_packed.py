@@ -19,7 +19,7 @@ import torch
 from ..core.backend import Layout, ScoreMatrix
 from ..errors import ConfigurationError
 from .modernbert import classify_pooled, has_modernbert_head
-from .torch_eager import TorchBackend, TorchBatch, TorchRunner
+from .torch_eager import TorchBackend, TorchBatch, TorchRunner, scores_from_logits
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
@@ -123,4 +123,4 @@ class TorchPackedBackend(TorchBackend):
             prepared.cu_seqlens.to(device, non_blocking=True),
             prepared.batch.max_length,
         )
-        return torch.sigmoid(logits.float()).cpu().numpy()
+        return scores_from_logits(logits, self.loaded.device_name, self.loaded.dtype_name, len(prepared))

@@ -1,0 +1,91 @@
+"""What keeps a first GPU run from crashing or misleading, tested on CPU with stand-ins.
+
+Out of memory: the failed forward's memory is released before the halves run, rows keep their order, and the
+rest of the run keeps to the size that fit. NaN logits: an error naming the engine, never scores.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import logging
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import spacy_goemotions.core.scoring as scoring
+from spacy_goemotions import EmotionClassifier
+from spacy_goemotions.backends.torch_eager import TorchBatch
+from spacy_goemotions.errors import NonFiniteScoresError
+from spacy_goemotions.testing import build_tiny_model
+
+TEXTS = [f"{word} and then some more words, {index}" for index, word in enumerate("thanks sad wow ok sorry lol hate love".split())]
+TEXTS += [text + " again and again" * (index % 3) for index, text in enumerate(TEXTS)]
+
+
+def classifier(model: str, **options: Any) -> EmotionClassifier:
+    return EmotionClassifier(model, backend="torch", device="cpu", dtype="float32", compile=False, progress=False, **options)
+
+
+def test_out_of_memory_frees_the_failed_batch_keeps_row_order_and_lowers_the_runs_budget(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(scoring, "MIN_BATCH_EFFICIENCY", 0.0)  # batches as big as the budget allows
+    expected = classifier(tiny_model).scores(TEXTS)
+    clf = classifier(tiny_model, max_tokens=12 * 16, batch_size=12)
+    original = clf.backend.forward
+    alive: list[weakref.ref[torch.Tensor]] = []
+    tried: list[tuple[int, bool]] = []  # (tokens, ran out of memory)
+    limit: list[int] = []
+
+    def forward_with_a_memory_limit(prepared: TorchBatch, module: torch.nn.Module) -> np.ndarray:
+        # What a failed forward leaves behind must be gone by the time anything else runs.
+        assert all(ref() is None for ref in alive), "the failed forward's activations are still alive"
+        tokens = prepared.batch.computed_tokens
+        limit.append(limit[0] if limit else tokens // 2)  # the first batch is twice what fits
+        if tokens > limit[0]:
+            activations = torch.empty(tokens, 64)
+            alive.append(weakref.ref(activations))
+            tried.append((tokens, True))
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        tried.append((tokens, False))
+        return original(prepared, module)
+
+    monkeypatch.setattr(clf.backend, "forward", forward_with_a_memory_limit)
+    with caplog.at_level(logging.WARNING, logger="spacy_goemotions"):
+        result = clf.run(TEXTS)
+    gc.collect()
+    np.testing.assert_allclose(result.scores, expected, atol=1e-6)  # every row, in its place
+    failures = [tokens for tokens, failed in tried if failed]
+    assert len(failures) == 1, tried  # later batches were cut before they could fail
+    assert len(tried) > 3 and all(tokens <= failures[0] // 2 for tokens, _ in tried[1:])
+    assert "batches of this run keep under" in caplog.text
+
+
+def test_nan_logits_are_an_error_naming_the_engine_never_scores(tmp_path: Path) -> None:
+    model = broken_model(tmp_path)
+    with pytest.raises(NonFiniteScoresError, match=r"NaN or infinite logits for \d+ of \d+ texts.*torch, float32, on cpu"):
+        classifier(str(model)).scores(["thanks", "so sad"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="needs the openvino extra")
+def test_nan_logits_from_openvino_are_an_error_too(tmp_path: Path) -> None:
+    model = broken_model(tmp_path)
+    clf = EmotionClassifier(str(model), backend="openvino", dtype="float32", cache_dir="off", progress=False)
+    with pytest.raises(NonFiniteScoresError, match="OpenVINO computed NaN or infinite logits"):
+        clf.scores(["thanks", "so sad"])
+
+
+def broken_model(tmp_path: Path) -> Path:
+    """A tiny model whose classifier has one NaN weight: every text's logit for that label is NaN."""
+    folder = build_tiny_model(tmp_path / "broken")
+    weights = load_file(folder / "model.safetensors")
+    name = next(key for key in weights if key.startswith("classifier.") and key.endswith("weight"))
+    weights[name][0, 0] = float("nan")
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
