@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import importlib.util
 import logging
+import sys
+import types
 import weakref
 from pathlib import Path
 from typing import Any
@@ -89,3 +91,86 @@ def broken_model(tmp_path: Path) -> Path:
     weights[name][0, 0] = float("nan")
     save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
     return folder
+
+
+# --- packing only where it works -----------------------------------------------------------------------------------
+
+
+class FakeCuda:
+    """Stand-ins for what packing asks of a GPU: its compute capability, per device."""
+
+    def __init__(self, capabilities: dict[int, tuple[int, int]]) -> None:
+        self.capabilities = capabilities
+
+    def get_device_capability(self, device: Any = None) -> tuple[int, int]:
+        index = torch.device(device).index if device is not None else 0
+        return self.capabilities[index or 0]
+
+
+@pytest.fixture
+def ampere_and_turing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spacy_goemotions.backends.torch_packed as packing
+
+    fake = FakeCuda({0: (8, 0), 1: (7, 5)})
+    monkeypatch.setattr(packing.torch.cuda, "get_device_capability", fake.get_device_capability)
+    monkeypatch.setattr(packing, "flash_attn_refusal", lambda: None)  # as if flash-attn loaded
+
+
+def test_packing_is_refused_for_float32_older_gpus_and_a_kernel_that_does_not_load(
+    tiny_model: str, ampere_and_turing: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import spacy_goemotions.backends.torch_packed as packing
+
+    model = classifier(tiny_model).loaded.model
+    assert packing.packing_refusal(model, torch.device("cuda:0"), "bfloat16") is None
+    assert "float32" in str(packing.packing_refusal(model, torch.device("cuda:0"), "float32"))
+    assert "capability 7.5" in str(packing.packing_refusal(model, torch.device("cuda:1"), "float16"))
+    assert "not a CUDA GPU" in str(packing.packing_refusal(model, torch.device("cpu"), "bfloat16"))
+    monkeypatch.undo()
+    # A flash_attn that is installed but built for another torch fails when imported: no packing, the reason said.
+    monkeypatch.setattr(packing, "flash_attn_available", lambda: True)
+    monkeypatch.setitem(sys.modules, "flash_attn", BrokenFlashAttn("flash_attn"))
+    refusal = str(packing.flash_attn_refusal())
+    assert "flash_attn does not load (OSError: flash_attn_2_cuda.so: undefined symbol" in refusal
+
+
+class BrokenFlashAttn(types.ModuleType):
+    """flash-attn built for another torch: its CUDA extension fails to load when the kernel is first imported."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise OSError("flash_attn_2_cuda.so: undefined symbol: _ZN3c104cuda9SetDeviceEi")
+
+
+def test_automatic_packing_warns_once_and_runs_padded_where_it_cannot_run(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import spacy_goemotions.backends.torch_packed as packing
+    from spacy_goemotions.core.options import ClassifierOptions
+
+    loaded = classifier(tiny_model).loaded
+    monkeypatch.setattr(type(loaded), "device", property(lambda self: torch.device("cuda:0")))
+    monkeypatch.setattr(type(loaded), "device_type", property(lambda self: "cuda"))
+    monkeypatch.setattr(packing, "flash_attn_available", lambda: True)
+    monkeypatch.setattr(packing.torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    monkeypatch.setattr(packing, "_WARNED", set())
+    with caplog.at_level(logging.WARNING, logger="spacy_goemotions"):
+        assert packing.use_packing(ClassifierOptions(packing=None), loaded) is False  # float32
+        assert packing.use_packing(ClassifierOptions(packing=None), loaded) is False
+    assert caplog.text.count("Packed batches are off (dtype is float32") == 1
+    with pytest.raises(Exception, match="packing=True cannot run here: dtype is float32"):
+        packing.use_packing(ClassifierOptions(packing=True), loaded)
+
+
+# --- bf16 where each GPU computes it ---------------------------------------------------------------------------------
+
+
+def test_auto_dtype_asks_each_gpu_for_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spacy_goemotions.core.devices import resolve_dtype
+
+    fake = FakeCuda({0: (9, 0), 1: (7, 5), 2: (8, 6)})  # an H100 beside a T4 beside an A10
+    monkeypatch.setattr(torch.cuda, "get_device_capability", fake.get_device_capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)  # what T4s answer: never asked
+    assert resolve_dtype("auto", torch.device("cuda:0")) == torch.bfloat16
+    assert resolve_dtype("auto", torch.device("cuda:1")) == torch.float16
+    assert resolve_dtype("auto", torch.device("cuda:2")) == torch.bfloat16
+    assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16  # the current device (0 here)

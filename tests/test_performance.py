@@ -357,7 +357,7 @@ def test_segment_pooling_matches_the_padded_model(tiny_model: str, pooling: str,
 
 
 def test_core_packed_path_equals_padded(tiny_model: str, reference: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(packing, "supports_packing", lambda model, device: True)
+    monkeypatch.setattr(packing, "packing_refusal", lambda model, device, dtype: None)
     monkeypatch.setattr(packing, "enable_flash_attention", lambda model: None)
     monkeypatch.setattr(packing, "packed_logits", cpu_packed_logits)
     # backend="torch": packing is a CUDA path, where backend="auto" is torch; this test fakes it on the CPU
@@ -369,7 +369,7 @@ def test_core_packed_path_equals_padded(tiny_model: str, reference: np.ndarray, 
 
 
 def test_packing_true_without_flash_attn_is_a_clear_error(tiny_model: str) -> None:
-    with pytest.raises(ConfigurationError, match="packing=True needs a CUDA device"):
+    with pytest.raises(ConfigurationError, match="packing=True cannot run here: the device is cpu, not a CUDA GPU"):
         classifier(tiny_model, packing=True).scores(TEXTS[:1])
 
 

@@ -143,8 +143,8 @@ def torch_cpu() -> torch.device:
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
     """Pick the compute dtype.
 
-    ``"auto"``: bfloat16 on CUDA GPUs that support it (float16 on older ones); on CPU bfloat16 only
-    where the processor has native bf16 units, else float32; float32 on MPS.
+    ``"auto"``: bfloat16 on CUDA GPUs that compute it natively (compute capability 8.0+; float16 on older
+    ones); on CPU bfloat16 only where the processor has native bf16 units, else float32; float32 on MPS.
     """
     import torch
 
@@ -156,13 +156,30 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     name = str(dtype).strip().lower().removeprefix("torch.")
     if name == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            # This device's own capability: torch.cuda.is_bf16_supported() asks about the current device, and says
+            # True on T4/V100, where bf16 is emulated and slower than float16.
+            return torch.bfloat16 if cuda_has_native_bf16(device) else torch.float16
         if device.type == "cpu" and cpu_has_native_bf16():
             return torch.bfloat16
         return torch.float32
     if name not in dtypes:
         raise ConfigurationError(f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}.")
     return dtypes[name]
+
+
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """Whether this CUDA device computes bf16 natively: compute capability 8.0 (Ampere) or newer.
+
+    Args:
+        device: a CUDA device (``cuda`` means the current one).
+
+    Returns:
+        True for Ampere, Ada, Hopper and newer; False for Turing (T4), Volta (V100) and older.
+    """
+    import torch
+
+    major, _ = torch.cuda.get_device_capability(device)
+    return int(major) >= 8
 
 
 def dtype_name(dtype: torch.dtype) -> str:
