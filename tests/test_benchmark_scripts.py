@@ -165,3 +165,19 @@ def test_distill_script_measures_quality_speed_and_the_base_size_run(tiny_model:
     assert done.returncode == 0, done.stderr[-3000:]
     base = json.loads(base_json.read_text())
     assert base["unlabelled_texts"] == 100 and base["teacher_seconds_per_10k_texts"] > 0 and base["training_seconds"] > 0
+
+
+def test_gpu_script_dry_run_times_each_mode_and_says_what_ran(tmp_path: Path) -> None:
+    out = tmp_path / "gpu.json"
+    done = run_script("gpu.py", "--dry-run", "--texts", "60", "--pipeline-texts", "5", "--json", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    rows = {row["mode"]: row for row in result["rows"]}
+    assert set(rows) == {"padded", "packed", "pipeline"} and result["dry_run"] is True
+    for mode in ("padded", "packed"):
+        row = rows[mode]
+        assert row["texts_per_s"] > 0 and 0 < row["padding_efficiency"] <= 1 and row["engine"].startswith("torch/")
+        assert 0 < row["device_s"] <= sum(row["seconds"]) and row["host_s"] >= 0
+    assert rows["packed"]["packed"] is False and rows["packed"]["why_not_packed"] == "the device is cpu, not a CUDA GPU"
+    assert {"torch", "transformers", "flash_attn", "device"} <= set(result["machine"])
+    assert "| padded |" in done.stdout and "× pipeline bs=1" in done.stdout

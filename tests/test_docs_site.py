@@ -29,6 +29,7 @@ NOT_EXECUTED_COMMANDS = (
     "python -m pytest",  # the README's test command: what CI runs
     "python examples/pandas_quickstart.py",  # tests/test_examples.py
     "python benchmarks/",  # tests/test_benchmark_scripts.py runs every benchmark script on a tiny model
+    "bash benchmarks/gpu.sh",  # needs a GPU machine; tests/test_benchmark_scripts.py runs the dry run of its gpu.py
     "python -m spacy init fill-config",  # tests/test_spacy_training.py: fill-config then spacy train, end to end
     "python -m spacy train",
     "python -m spacy find-threshold",  # tests/test_spacy_training.py, on the pipeline spacy train saved
