@@ -174,3 +174,28 @@ def test_auto_dtype_asks_each_gpu_for_native_bf16(monkeypatch: pytest.MonkeyPatc
     assert resolve_dtype("auto", torch.device("cuda:1")) == torch.float16
     assert resolve_dtype("auto", torch.device("cuda:2")) == torch.bfloat16
     assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16  # the current device (0 here)
+
+
+# --- the first batch starts after a few thousand texts, not a whole window ----------------------------------------
+
+
+def test_with_prefetch_the_first_window_is_small_and_scores_do_not_change(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = classifier(tiny_model, prefetch=False).scores(TEXTS)
+    monkeypatch.setattr(scoring, "FIRST_WINDOW_ROWS", 3)
+    monkeypatch.setattr(scoring, "DEFAULT_WINDOW_ROWS", 5)
+    sizes: list[int] = []
+    original = scoring.ScoringRun._prepare_window
+
+    def spy(self: scoring.ScoringRun, window: Any, offset: int, stats: Any) -> Any:
+        sizes.append(len(window))
+        return original(self, window, offset, stats)
+
+    monkeypatch.setattr(scoring.ScoringRun, "_prepare_window", spy)
+    got = classifier(tiny_model, prefetch=True).scores(TEXTS)
+    assert sizes == [3, 5, 5, 3]  # 16 texts: a small first window, then whole ones
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    sizes.clear()
+    classifier(tiny_model, prefetch=False).scores(TEXTS)
+    assert sizes == [5, 5, 5, 1]  # without prefetching nothing overlaps: every window is whole

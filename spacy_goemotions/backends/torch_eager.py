@@ -51,8 +51,9 @@ class TorchBackend:
     def __init__(self, options: ClassifierOptions, loaded: LoadedModel) -> None:
         self.options = options
         self.loaded = loaded
-        # Pinned memory lets the host-to-GPU copy run asynchronously (non_blocking=True), so the copy of
-        # batch i+1 overlaps the compute of batch i; prepare() runs on the prefetch thread for that.
+        # Pinned memory makes the host-to-GPU copy asynchronous (non_blocking=True). The runner is synchronous (the
+        # scores come back to the CPU after each batch), so the copy does not overlap the previous batch's compute;
+        # what overlaps is host work: prepare() builds and pins the next batches on the prefetch thread.
         self.pin = loaded.device.type == "cuda"
 
     def prepare(self, batch: Batch) -> TorchBatch:

@@ -12,7 +12,7 @@ Contract of a :class:`Backend` (one per classifier and loaded model, built by :f
   builds this backend's batches.
 - ``prepare(batch)``: turns a built :class:`~spacy_goemotions.core.batching.Batch` (numpy arrays)
   into the backend's own inputs, e.g. torch tensors in pinned memory. The core may call it on its
-  prefetch thread, so that the copy overlaps the device's work; it must not change shared state.
+  prefetch thread, so that this host work overlaps the device's; it must not change shared state.
 - ``open(estimated_tokens)``: a context manager for one run, giving a :class:`BatchRunner`.
   ``estimated_tokens`` (the run's size) lets a backend decide on a one-off cost, such as
   ``torch.compile``. Runs may be opened from several threads at once; a backend that cannot run

@@ -33,6 +33,9 @@ ScoreMatrix = npt.NDArray[np.float32]
 DEFAULT_MAX_TOKENS = {"cpu": 4096, "cuda": 65536, "mps": 16384}
 #: Inputs are processed this many rows at a time, so memory stays bounded for millions of rows.
 DEFAULT_WINDOW_ROWS = 65536
+#: With prefetching (the default on CUDA) the first window is this small: the device's first batch waits for a few
+#: thousand texts to be tokenized, not 65,536; later windows are tokenized on a thread while the device works.
+FIRST_WINDOW_ROWS = 4096
 #: On CPU each padded batch spends at least this share of its compute on real tokens (see
 #: plan_batches): compute is linear in padded tokens there, and small batches of long texts still run
 #: efficiently. Not applied on GPUs (unmeasured: small batches cost launches; packing avoids padding).
@@ -173,6 +176,19 @@ def aggregate(sequence_scores: ScoreMatrix, owners: npt.NDArray[np.intp], n_text
     return (sums / counts).astype(np.float32)
 
 
+def window_bounds(total: int, first: int, size: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of each window of ``total`` rows: the first ``first`` rows, then ``size`` at a time.
+
+    Examples:
+        >>> list(window_bounds(10, 2, 4))
+        [(0, 2), (2, 6), (6, 10)]
+    """
+    start, step = 0, first
+    while start < total:
+        yield start, min(start + step, total)
+        start, step = start + step, size
+
+
 class ScoringRun:
     """Scores ``items`` into ``output`` (NaN stays where a text is missing) through ``backend``.
 
@@ -270,9 +286,10 @@ class ScoringRun:
         on background threads, overlapping the device's work on the current batch.
         """
         pad_id = self.encoder.tokenizer.pad_token_id
+        first = FIRST_WINDOW_ROWS if self.prefetch else DEFAULT_WINDOW_ROWS
         windows: Iterator[Window] = (
-            self._prepare_window(items[start : start + DEFAULT_WINDOW_ROWS], start, stats)
-            for start in range(0, len(items), DEFAULT_WINDOW_ROWS)
+            self._prepare_window(items[start:stop], start, stats)
+            for start, stop in window_bounds(len(items), first, DEFAULT_WINDOW_ROWS)
         )
         if self.prefetch:
             windows = prefetch(windows, 1, name="goemotions-tokenize")
