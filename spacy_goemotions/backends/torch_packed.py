@@ -3,8 +3,8 @@
 flash-attn's variable-length kernel keeps every text (and its sliding window) to itself, so a batch
 costs its real tokens only. It needs a CUDA GPU of compute capability 8.0+, bf16 or fp16, a ``flash_attn``
 whose kernel loads and a ModernBERT classifier (:func:`packing_refusal`); ``packing=None`` turns it on
-where all are there, and says why not (once) where a GPU has flash-attn installed but cannot use it. The scores differ from padded
-batches only by the floating-point noise of another kernel order.
+where all are there, and says why not (once) where a GPU has flash-attn installed but cannot use it. The
+scores differ from padded batches only by the floating-point noise of another kernel order.
 """
 
 from __future__ import annotations
