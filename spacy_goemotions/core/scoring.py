@@ -33,8 +33,9 @@ ScoreMatrix = npt.NDArray[np.float32]
 DEFAULT_MAX_TOKENS = {"cpu": 4096, "cuda": 65536, "mps": 16384}
 #: Inputs are processed this many rows at a time, so memory stays bounded for millions of rows.
 DEFAULT_WINDOW_ROWS = 65536
-#: With prefetching (the default on CUDA) the first window is this small: the device's first batch waits for a few
-#: thousand texts to be tokenized, not 65,536; later windows are tokenized on a thread while the device works.
+#: The first window is this small: with prefetching (the default on CUDA) the device's first batch waits for a few
+#: thousand texts to be tokenized, not 65,536, and later windows are tokenized on a thread while the device works.
+#: Every run cuts its windows so (prefetching or not), so that prefetching never changes which texts share a batch.
 FIRST_WINDOW_ROWS = 4096
 #: On CPU each padded batch spends at least this share of its compute on real tokens (see
 #: plan_batches): compute is linear in padded tokens there, and small batches of long texts still run
@@ -286,7 +287,7 @@ class ScoringRun:
         on background threads, overlapping the device's work on the current batch.
         """
         pad_id = self.encoder.tokenizer.pad_token_id
-        first = FIRST_WINDOW_ROWS if self.prefetch else DEFAULT_WINDOW_ROWS
+        first = min(FIRST_WINDOW_ROWS, DEFAULT_WINDOW_ROWS)
         windows: Iterator[Window] = (
             self._prepare_window(items[start:stop], start, stats)
             for start, stop in window_bounds(len(items), first, DEFAULT_WINDOW_ROWS)
