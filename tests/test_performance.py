@@ -374,7 +374,7 @@ def test_packing_true_without_flash_attn_is_a_clear_error(tiny_model: str) -> No
 
 
 def test_packing_is_off_on_cpu(tiny_model: str) -> None:
-    assert not packing.supports_packing(classifier(tiny_model).loaded.model, torch.device("cpu"))
+    assert packing.packing_refusal(classifier(tiny_model).loaded.model, torch.device("cpu"), "float32") is not None
 
 
 # --- the compile option (a stand-in module: the suite never runs torch.compile) ----------------------

@@ -26,12 +26,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core import cache
-from ..core.backend import Layout, ScoreSink
+from ..core.backend import Layout, ScoreSink, logits_to_scores
 from ..core.backend_registry import require_backend_package
 from ..core.batching import Batch
 from ..core.devices import cpu_threads
 from ..core.engine import precision_name
-from ..errors import GoEmotionsError, ModelLoadError, NonFiniteScoresError
+from ..errors import GoEmotionsError, ModelLoadError
 
 if TYPE_CHECKING:
     from ..core.loading import LoadedModel
@@ -111,21 +111,7 @@ class OpenVinoRunner:
 
 def _scores(request: Any) -> npt.NDArray[np.float32]:
     logits = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # a copy: OpenVINO reuses its buffers
-    if not np.isfinite(logits).all():
-        bad = int((~np.isfinite(logits)).any(axis=1).sum())
-        raise NonFiniteScoresError(
-            f"OpenVINO computed NaN or infinite logits for {bad} of {len(logits)} texts in a batch. These are not "
-            "scores, so nothing was written. Try dtype='float32', or backend='torch'.",
-            options=("dtype",),
-            example={"dtype": "float32"},
-        )
-    return sigmoid(logits)
-
-
-def sigmoid(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """``1 / (1 + exp(-x))`` in float64, rounded once to float32, without torch: the same value on every
-    CPU (torch's float32 kernel differs from it by a few units in the last place, depending on the CPU)."""
-    return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+    return logits_to_scores(logits, "openvino", computed_by="OpenVINO")
 
 
 class AsyncRun:

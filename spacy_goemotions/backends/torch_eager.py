@@ -16,9 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from ..core.backend import Layout, ScoreMatrix
+from ..core.backend import Layout, ScoreMatrix, logits_to_scores
 from ..core.batching import Batch, split_batch
-from ..errors import NonFiniteScoresError
 from . import torch_compiled
 from .base import SynchronousRunner
 
@@ -84,31 +83,19 @@ class TorchBackend:
         # non_blocking: from pinned memory (CUDA) the copy is asynchronous; elsewhere it is a no-op flag.
         input_ids = prepared.input_ids.to(device, non_blocking=True)
         logits = module(input_ids=input_ids, attention_mask=prepared.attention_mask.to(device, non_blocking=True)).logits
-        return scores_from_logits(logits, self.loaded.device_name, self.loaded.dtype_name, len(prepared))
+        return scores_from_logits(logits, self.loaded.device_name, self.loaded.dtype_name)
 
 
-def scores_from_logits(logits: torch.Tensor, device: str, dtype: str, rows: int) -> ScoreMatrix:
-    """Sigmoid scores of a batch's logits, in float32 on the CPU; logits that are not all finite are an error.
+def scores_from_logits(logits: torch.Tensor, device: str, dtype: str) -> ScoreMatrix:
+    """A batch's scores (:func:`~spacy_goemotions.core.backend.logits_to_scores`, the same for every backend).
 
     The logits come to the CPU first (one small copy, which synchronizes as the scores' copy did), so that the
-    check costs no extra synchronization on a GPU.
+    finite check costs no extra synchronization on a GPU.
 
     Raises:
-        NonFiniteScoresError: NaN or infinite logits (float16 overflow, a kernel's fully masked rows).
+        NonFiniteScoresError: NaN or infinite logits.
     """
-    values = logits.float().cpu()
-    if not bool(torch.isfinite(values).all()):
-        bad = int((~torch.isfinite(values)).any(dim=1).sum())
-        raise NonFiniteScoresError(
-            f"The model computed NaN or infinite logits for {bad} of {rows} texts in a batch (torch, {dtype}, on {device}). "
-            "These are not scores, so nothing was written. Try dtype='float32' (or 'bfloat16' instead of 'float16'), "
-            "or another backend; if float32 fails too, the model's weights are broken.",
-            options=("dtype",),
-            value=dtype,
-            example={"dtype": "float32"},
-        )
-    scores: ScoreMatrix = torch.sigmoid(values).numpy()
-    return scores
+    return logits_to_scores(logits.float().cpu().numpy(), f"torch, {dtype}, on {device}")
 
 
 class TorchRunner(SynchronousRunner):

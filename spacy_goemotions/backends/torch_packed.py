@@ -77,11 +77,6 @@ def packing_refusal(model: torch.nn.Module, device: torch.device, dtype: str) ->
     return None
 
 
-def supports_packing(model: torch.nn.Module, device: torch.device, dtype: str = "bfloat16") -> bool:
-    """Whether packed batches can run (see :func:`packing_refusal` for why not)."""
-    return packing_refusal(model, device, dtype) is None
-
-
 _ATTN_LOCK = threading.Lock()
 
 
@@ -178,4 +173,4 @@ class TorchPackedBackend(TorchBackend):
             prepared.cu_seqlens.to(device, non_blocking=True),
             prepared.batch.max_length,
         )
-        return scores_from_logits(logits, self.loaded.device_name, self.loaded.dtype_name, len(prepared))
+        return scores_from_logits(logits, self.loaded.device_name, self.loaded.dtype_name)

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import NonFiniteScoresError
 from .backend_registry import backend_spec
 from .batching import Batch
 
@@ -61,6 +62,44 @@ if TYPE_CHECKING:
 ScoreMatrix = npt.NDArray[np.float32]
 #: Receives one batch's scores, rows in batch order; may be called on a backend's thread.
 ScoreSink = Callable[[ScoreMatrix], None]
+
+
+def logits_to_scores(logits: npt.NDArray[np.float32], engine: str, computed_by: str = "The model") -> ScoreMatrix:
+    """A batch's sigmoid scores from its logits (on the CPU), the same for every backend; logits that are not all
+    finite are an error, never scores.
+
+    The sigmoid is computed in float64 and rounded once to float32, with numpy: the same value on every CPU and for
+    every backend given the same logits (torch's float32 kernel differs by a few units in the last place by CPU).
+
+    Args:
+        logits: the batch's ``(rows, labels)`` logits.
+        engine: what computed them, for the message (``"torch, float16, on cuda"``).
+        computed_by: who the message says computed them (``"OpenVINO"``).
+
+    Returns:
+        the ``(rows, labels)`` float32 scores.
+
+    Raises:
+        NonFiniteScoresError: NaN or infinite logits (float16 overflow, a kernel's fully masked rows).
+
+    Examples:
+        >>> logits_to_scores(np.array([[0.0, 2.0]], dtype=np.float32), "torch").round(4).tolist()
+        [[0.5, 0.8808]]
+    """
+    finite = np.isfinite(logits)
+    if not finite.all():
+        bad = int((~finite).any(axis=1).sum())
+        raise NonFiniteScoresError(
+            f"{computed_by} computed NaN or infinite logits for {bad} of {len(logits)} texts in a batch ({engine}). These "
+            "are not scores, so nothing was written. Try dtype='float32' (or 'bfloat16' instead of 'float16'), or "
+            "another backend; if float32 fails too, the model's weights are broken.",
+            options=("dtype",),
+            example={"dtype": "float32"},
+        )
+    scores: ScoreMatrix = (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+    return scores
+
+
 Layout = Literal["padded", "packed"]
 
 PreparedT = TypeVar("PreparedT")

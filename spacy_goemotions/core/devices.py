@@ -42,6 +42,7 @@ def cpu_has_native_bf16() -> bool:
 _GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
 
 
+@functools.lru_cache(maxsize=1)
 def no_gpu_possible() -> bool:
     """True when torch certainly finds no GPU here: Linux without any GPU driver's device node.
 
@@ -75,7 +76,11 @@ def resolve_device_name(device: str | torch.device = "auto") -> str:
 
 
 def resolve_dtype_name(dtype: str | torch.dtype, device: str) -> str:
-    """The dtype ``resolve_dtype`` picks for ``device`` (a name), as a name; torch is imported only for GPUs.
+    """Pick the compute dtype for ``device`` (a name), as a name: the one rule :func:`resolve_dtype` also follows.
+
+    ``"auto"``: bfloat16 on CUDA GPUs that compute it natively (compute capability 8.0+; float16 on older ones);
+    on CPU bfloat16 only where the processor has native bf16 units, else float32; float32 on MPS. torch is
+    imported only to ask a GPU, or for a ``torch.dtype`` given.
 
     Args:
         dtype: ``"auto"``, a dtype name or a ``torch.dtype``.
@@ -91,13 +96,24 @@ def resolve_dtype_name(dtype: str | torch.dtype, device: str) -> str:
         >>> resolve_dtype_name("float16", "cpu")
         'float16'
     """
-    if isinstance(dtype, str):
-        name = dtype.strip().lower().removeprefix("torch.")
-        if name in ("float32", "bfloat16", "float16"):
-            return name
-        if name == "auto" and device in ("cpu", "mps"):
-            return "bfloat16" if device == "cpu" and cpu_has_native_bf16() else "float32"
-    return dtype_name(resolve_dtype(dtype, resolve_device(device)))
+    supported = ("float32", "bfloat16", "float16")
+    if not isinstance(dtype, str):  # a torch.dtype
+        if dtype_name(dtype) not in supported:
+            raise ConfigurationError(f"Unsupported dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}.")
+        return dtype_name(dtype)
+    name = dtype.strip().lower().removeprefix("torch.")
+    if name == "auto":
+        kind = device.split(":")[0]
+        if kind == "cuda":
+            import torch
+
+            # This device's own capability: torch.cuda.is_bf16_supported() asks about the current device, and says
+            # True on T4/V100, where bf16 is emulated and slower than float16.
+            return "bfloat16" if cuda_has_native_bf16(torch.device(device)) else "float16"
+        return "bfloat16" if kind == "cpu" and cpu_has_native_bf16() else "float32"
+    if name not in supported:
+        raise ConfigurationError(f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}.")
+    return name
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -141,30 +157,11 @@ def torch_cpu() -> torch.device:
 
 
 def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
-    """Pick the compute dtype.
-
-    ``"auto"``: bfloat16 on CUDA GPUs that compute it natively (compute capability 8.0+; float16 on older
-    ones); on CPU bfloat16 only where the processor has native bf16 units, else float32; float32 on MPS.
-    """
+    """Pick the compute dtype, as a ``torch.dtype`` (the rule is :func:`resolve_dtype_name`'s)."""
     import torch
 
-    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    if isinstance(dtype, torch.dtype):
-        if dtype not in dtypes.values():
-            raise ConfigurationError(f"Unsupported dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}.")
-        return dtype
-    name = str(dtype).strip().lower().removeprefix("torch.")
-    if name == "auto":
-        if device.type == "cuda":
-            # This device's own capability: torch.cuda.is_bf16_supported() asks about the current device, and says
-            # True on T4/V100, where bf16 is emulated and slower than float16.
-            return torch.bfloat16 if cuda_has_native_bf16(device) else torch.float16
-        if device.type == "cpu" and cpu_has_native_bf16():
-            return torch.bfloat16
-        return torch.float32
-    if name not in dtypes:
-        raise ConfigurationError(f"Unknown dtype {dtype!r}. Choose one of {', '.join(DTYPE_CHOICES)}.")
-    return dtypes[name]
+    resolved: torch.dtype = getattr(torch, resolve_dtype_name(dtype, str(device)))
+    return resolved
 
 
 def cuda_has_native_bf16(device: torch.device) -> bool:
@@ -212,8 +209,10 @@ def cpu_threads() -> int:
     return physical_cores()
 
 
+@functools.lru_cache(maxsize=1)
 def physical_cores() -> int:
-    """Physical cores among the CPUs this process may run on (hyper-threads of one core count once).
+    """Physical cores among the CPUs this process may run on (hyper-threads of one core count once); read once
+    per process (OpenVINO asks on every run).
 
     Returns:
         the count, at least 1.

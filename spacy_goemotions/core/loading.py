@@ -391,7 +391,7 @@ def _local_files(source: str, revision: str | None) -> Path | None:
         for optional in ("tokenizer_config.json", "special_tokens_map.json"):
             with contextlib.suppress(EntryNotFoundError):
                 hf_hub_download(source, optional, revision=revision)
-    except Exception:  # noqa: BLE001 - offline and not cached, no such repository...: transformers says which
+    except (OSError, ValueError):  # offline and not cached, no such repository, a bad id: transformers says which
         return None
     return folder
 

@@ -117,9 +117,7 @@ def agreement_on(
             f"The student's labels are not the teacher's: {list(models[1].labels)[:5]}... against "
             f"{list(models[0].labels)[:5]}...; compare a student with the teacher it was distilled from."
         )
-    cutoffs = [
-        m.policy("tuned" if m.loaded.shipped_thresholds else 0.5).cutoffs(m.labels, m.loaded.shipped_thresholds) for m in models
-    ]
+    cutoffs = [model_cutoffs(m) for m in models]
     scores = [m.scores(list(texts), progress=False) for m in models]
     return agreement(scores[0], scores[1], cutoffs[0], cutoffs[1], models[0].labels)
 
