@@ -99,6 +99,13 @@ def agreement(
 
     Raises:
         ValueError: for matrices of different shapes or without rows.
+
+    Examples:
+        >>> teacher = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.3]])
+        >>> student = np.array([[0.8, 0.2], [0.3, 0.6], [0.4, 0.35]])
+        >>> found = agreement(teacher, student, [0.5, 0.5], [0.5, 0.5], ["joy", "anger"])
+        >>> found.decisions, round(found.texts_equal, 4)
+        (0.8333333333333334, 0.6667)
     """
     teacher = np.asarray(teacher_scores, dtype=np.float64)
     student = np.asarray(student_scores, dtype=np.float64)
